@@ -1,0 +1,345 @@
+#include "ledger/apply.h"
+
+#include "ledger/amount.h"
+#include "ledger/check.h"
+#include "ledger/limits.h"
+
+namespace chip {
+
+bool IsRecorded(pb::ResultCode code) {
+  return code == pb::RESULT_OK ||
+         (code >= pb::RESULT_EXPIRED && code < pb::RESULT_ATOMIC_BATCH_FAILED);
+}
+
+namespace {
+
+// Applies one transaction's effect to `txn`. Every rule is checked before the
+// first write, so a non-OK result leaves `txn` unchanged.
+class TxApplier {
+ public:
+  TxApplier(StateTxn* txn, const ChainRules& rules, uint64_t height, uint64_t time_ms)
+      : txn_(txn), rules_(rules), height_(height), time_ms_(time_ms) {}
+
+  pb::ResultCode Apply(const CheckedTx& tx) {
+    const pb::TxBody& body = tx.body;
+    if (body.valid_until_ms() != 0 && time_ms_ > body.valid_until_ms()) return pb::RESULT_EXPIRED;
+    switch (body.kind_case()) {
+      case pb::TxBody::kTransfer:
+        return Transfer(tx.signer, body.transfer());
+      case pb::TxBody::kReserve:
+        return Reserve(tx, body.reserve());
+      case pb::TxBody::kSettle:
+        return Settle(tx.signer, body.settle());
+      case pb::TxBody::kRelease:
+        return Release(tx.signer, body.release());
+      case pb::TxBody::kMint:
+        return Mint(tx.signer, body.mint());
+      case pb::TxBody::kBurn:
+        return Burn(tx.signer, body.burn());
+      case pb::TxBody::KIND_NOT_SET:
+        break;
+    }
+    CHIP_CHECK(false && "CheckTx passed a body without a kind");
+    return pb::RESULT_MALFORMED;
+  }
+
+  // Returns the reservation's remaining hold to its payer and closes it.
+  void Close(const Hash32& id, Reservation r, ReservationStatus status) {
+    CHIP_CHECK(r.status == ReservationStatus::kOpen);
+    Account payer = txn_->GetAccount(r.payer).value_or(Account{});
+    Account provider = txn_->GetAccount(r.provider).value_or(Account{});
+    CHIP_CHECK(payer.held_as_payer_ucu >= r.held_ucu);
+    CHIP_CHECK(provider.held_as_provider_ucu >= r.held_ucu);
+    auto refunded = CheckedAdd(payer.balance_ucu, r.held_ucu);
+    CHIP_CHECK(refunded.has_value());  // balances never exceed the supply
+    payer.balance_ucu = *refunded;
+    payer.held_as_payer_ucu -= r.held_ucu;
+    provider.held_as_provider_ucu -= r.held_ucu;
+    r.held_ucu = 0;
+    r.status = status;
+    txn_->PutAccount(r.payer, payer);
+    txn_->PutAccount(r.provider, provider);
+    txn_->PutReservation(id, r);
+    txn_->SetExpiry(r.expires_at_ms, id, false);
+    txn_->SetOpenIndex(r.payer, id, std::nullopt);
+    txn_->SetOpenIndex(r.provider, id, std::nullopt);
+  }
+
+ private:
+  pb::ResultCode Transfer(const PublicKey& from_key, const pb::Transfer& t) {
+    PublicKey to_key = *ToHash32(t.to());
+    Account from = txn_->GetAccount(from_key).value_or(Account{});
+    if (from.balance_ucu < t.amount_ucu()) return pb::RESULT_INSUFFICIENT_FUNDS;
+    Account to = txn_->GetAccount(to_key).value_or(Account{});
+    auto credited = CheckedAdd(to.balance_ucu, t.amount_ucu());
+    if (!credited) return pb::RESULT_OVERFLOW;
+    from.balance_ucu -= t.amount_ucu();
+    to.balance_ucu = *credited;
+    txn_->PutAccount(from_key, from);
+    txn_->PutAccount(to_key, to);
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode Reserve(const CheckedTx& tx, const pb::Reserve& r) {
+    PublicKey provider_key = *ToHash32(r.to());
+    Account payer = txn_->GetAccount(tx.signer).value_or(Account{});
+    if (payer.balance_ucu < r.amount_ucu()) return pb::RESULT_INSUFFICIENT_FUNDS;
+    Account provider = txn_->GetAccount(provider_key).value_or(Account{});
+    auto expires = CheckedAdd(time_ms_, r.timeout_ms());
+    auto payer_held = CheckedAdd(payer.held_as_payer_ucu, r.amount_ucu());
+    auto provider_held = CheckedAdd(provider.held_as_provider_ucu, r.amount_ucu());
+    if (!expires || !payer_held || !provider_held) return pb::RESULT_OVERFLOW;
+    payer.balance_ucu -= r.amount_ucu();
+    payer.held_as_payer_ucu = *payer_held;
+    provider.held_as_provider_ucu = *provider_held;
+    Reservation res;
+    res.payer = tx.signer;
+    res.provider = provider_key;
+    res.amount_ucu = r.amount_ucu();
+    res.held_ucu = r.amount_ucu();
+    res.created_height = height_;
+    res.expires_at_ms = *expires;
+    res.status = ReservationStatus::kOpen;
+    txn_->PutAccount(tx.signer, payer);
+    txn_->PutAccount(provider_key, provider);
+    txn_->PutReservation(tx.hash, res);
+    txn_->SetExpiry(res.expires_at_ms, tx.hash, true);
+    txn_->SetOpenIndex(tx.signer, tx.hash, ReservationRole::kPayer);
+    txn_->SetOpenIndex(provider_key, tx.hash, ReservationRole::kProvider);
+    return pb::RESULT_OK;
+  }
+
+  // Shared rule checks of settle and release; OK when `signer` may act on an
+  // open, unexpired reservation.
+  pb::ResultCode CheckProviderAction(const PublicKey& signer, const std::optional<Reservation>& r) {
+    if (!r) return pb::RESULT_UNKNOWN_RESERVATION;
+    if (r->provider != signer) return pb::RESULT_NOT_PROVIDER;
+    if (r->status == ReservationStatus::kExpired) return pb::RESULT_RESERVATION_EXPIRED;
+    if (r->status != ReservationStatus::kOpen) return pb::RESULT_RESERVATION_CLOSED;
+    // An expiry not yet processed (more than kBlockExpiriesMax were due) is
+    // still an expiry.
+    if (r->expires_at_ms <= time_ms_) return pb::RESULT_RESERVATION_EXPIRED;
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode Settle(const PublicKey& signer, const pb::Settle& s) {
+    Hash32 id = *ToHash32(s.reservation());
+    std::optional<Reservation> r = txn_->GetReservation(id);
+    pb::ResultCode rule = CheckProviderAction(signer, r);
+    if (rule != pb::RESULT_OK) return rule;
+    if (s.amount_ucu() > r->held_ucu) return pb::RESULT_SETTLE_EXCEEDS_HELD;
+    Account provider = txn_->GetAccount(r->provider).value_or(Account{});
+    Account payer = txn_->GetAccount(r->payer).value_or(Account{});
+    auto paid = CheckedAdd(provider.balance_ucu, s.amount_ucu());
+    auto settled = CheckedAdd(r->settled_ucu, s.amount_ucu());
+    if (!paid || !settled) return pb::RESULT_OVERFLOW;
+    CHIP_CHECK(provider.held_as_provider_ucu >= s.amount_ucu());
+    CHIP_CHECK(payer.held_as_payer_ucu >= s.amount_ucu());
+    provider.balance_ucu = *paid;
+    provider.held_as_provider_ucu -= s.amount_ucu();
+    payer.held_as_payer_ucu -= s.amount_ucu();
+    r->held_ucu -= s.amount_ucu();
+    r->settled_ucu = *settled;
+    txn_->PutAccount(r->provider, provider);
+    txn_->PutAccount(r->payer, payer);
+    txn_->PutReservation(id, *r);
+    // A fully consumed reservation is closed as settled, like a final settle.
+    if (s.final() || r->held_ucu == 0) Close(id, *r, ReservationStatus::kSettled);
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode Release(const PublicKey& signer, const pb::Release& rel) {
+    Hash32 id = *ToHash32(rel.reservation());
+    std::optional<Reservation> r = txn_->GetReservation(id);
+    pb::ResultCode rule = CheckProviderAction(signer, r);
+    if (rule != pb::RESULT_OK) return rule;
+    Close(id, *r, ReservationStatus::kReleased);
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode Mint(const PublicKey& signer, const pb::Mint& m) {
+    auto issuer = rules_.issuer_caps.find(signer);
+    if (issuer == rules_.issuer_caps.end()) return pb::RESULT_NOT_ISSUER;
+    uint64_t minted = txn_->GetIssuerMinted(signer);
+    auto new_minted = CheckedAdd(minted, m.amount_ucu());
+    const std::optional<uint64_t>& cap = issuer->second;
+    if (cap && (!new_minted || *new_minted > *cap)) return pb::RESULT_CAP_EXCEEDED;
+    Supply supply = txn_->GetSupply();
+    auto new_supply = CheckedAdd(supply.minted_ucu, m.amount_ucu());
+    PublicKey to_key = *ToHash32(m.to());
+    Account to = txn_->GetAccount(to_key).value_or(Account{});
+    auto credited = CheckedAdd(to.balance_ucu, m.amount_ucu());
+    if (!new_minted || !new_supply || !credited) return pb::RESULT_OVERFLOW;
+    to.balance_ucu = *credited;
+    supply.minted_ucu = *new_supply;
+    txn_->PutIssuerMinted(signer, *new_minted);
+    txn_->PutSupply(supply);
+    txn_->PutAccount(to_key, to);
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode Burn(const PublicKey& signer, const pb::Burn& b) {
+    Account a = txn_->GetAccount(signer).value_or(Account{});
+    if (a.balance_ucu < b.amount_ucu()) return pb::RESULT_INSUFFICIENT_FUNDS;
+    Supply supply = txn_->GetSupply();
+    auto burned = CheckedAdd(supply.burned_ucu, b.amount_ucu());
+    if (!burned) return pb::RESULT_OVERFLOW;
+    a.balance_ucu -= b.amount_ucu();
+    supply.burned_ucu = *burned;
+    CHIP_CHECK(supply.burned_ucu <= supply.minted_ucu);
+    txn_->PutAccount(signer, a);
+    txn_->PutSupply(supply);
+    return pb::RESULT_OK;
+  }
+
+  StateTxn* txn_;
+  const ChainRules& rules_;
+  uint64_t height_;
+  uint64_t time_ms_;
+};
+
+Status CheckAtomicRanges(const pb::Block& block) {
+  uint64_t next_free = 0;
+  for (const auto& range : block.atomic()) {
+    if (range.count() == 0) return Status::InvalidArgument("empty atomic range");
+    if (range.first() < next_free)
+      return Status::InvalidArgument("atomic ranges overlap or are unsorted");
+    uint64_t end = uint64_t{range.first()} + range.count();
+    if (end > static_cast<uint64_t>(block.txs_size())) {
+      return Status::InvalidArgument("atomic range beyond the block's transactions");
+    }
+    next_free = end;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rules,
+                                  const pb::Block& block, const std::vector<CheckedTx>* checked) {
+  const uint64_t height = block.header().height();
+  const uint64_t time_ms = block.header().timestamp_ms();
+  const size_t n = static_cast<size_t>(block.txs_size());
+  if (n > kBlockTxCountMax) return Status::InvalidArgument("block has too many transactions");
+  CHIP_RETURN_IF_ERROR(CheckAtomicRanges(block));
+  if (checked != nullptr && checked->size() != n) {
+    return Status::InvalidArgument("prechecked list does not match the block");
+  }
+
+  std::vector<CheckedTx> local;
+  if (checked == nullptr) {
+    local.reserve(n);
+    for (const auto& tx : block.txs()) local.push_back(CheckTx(tx, rules.chain_id));
+    checked = &local;
+  }
+
+  BlockOutcome out;
+  out.changes = std::make_unique<StateTxn>(committed);
+  StateTxn* root = out.changes.get();
+  TxApplier root_applier(root, rules, height, time_ms);
+
+  // 1. Automatic expiries, in (expiry time, id) order.
+  for (const auto& [expires_at_ms, id] : committed->ExpiredUpTo(time_ms, kBlockExpiriesMax)) {
+    std::optional<Reservation> r = root->GetReservation(id);
+    CHIP_CHECK(r.has_value());
+    CHIP_CHECK(r->expires_at_ms == expires_at_ms);
+    root_applier.Close(id, *r, ReservationStatus::kExpired);
+    out.expired.push_back(id);
+  }
+
+  // 2. Transactions in order; an atomic range runs in a child scope.
+  out.results.assign(n, pb::RESULT_UNSPECIFIED);
+  out.tx_hashes.resize(n);
+  for (size_t i = 0; i < n; ++i) out.tx_hashes[i] = (*checked)[i].hash;
+
+  out.touched.resize(n);
+  auto record = [&](StateTxn* txn, size_t i) {
+    if (!IsRecorded(out.results[i])) return;
+    const CheckedTx& tx = (*checked)[i];
+    txn->PutTxLocation(tx.hash, TxLocation{height, static_cast<uint32_t>(i), out.results[i]});
+    std::vector<PublicKey>& touched = out.touched[i];
+    touched.push_back(tx.signer);
+    std::optional<Hash32> other;
+    switch (tx.body.kind_case()) {
+      case pb::TxBody::kTransfer:
+        other = ToHash32(tx.body.transfer().to());
+        break;
+      case pb::TxBody::kReserve:
+        other = ToHash32(tx.body.reserve().to());
+        break;
+      case pb::TxBody::kMint:
+        other = ToHash32(tx.body.mint().to());
+        break;
+      case pb::TxBody::kSettle:
+      case pb::TxBody::kRelease: {
+        const std::string& id =
+            tx.body.has_settle() ? tx.body.settle().reservation() : tx.body.release().reservation();
+        if (auto r = txn->GetReservation(*ToHash32(id))) other = r->payer;
+        break;
+      }
+      default:
+        break;
+    }
+    if (other && *other != tx.signer) touched.push_back(*other);
+  };
+  // Applies tx i into txn and stores its result; returns true when OK.
+  auto apply_one = [&](StateTxn* txn, size_t i) {
+    const CheckedTx& tx = (*checked)[i];
+    if (tx.code != pb::RESULT_OK) {
+      out.results[i] = tx.code;
+      return false;
+    }
+    if (txn->GetTxLocation(tx.hash)) {
+      out.results[i] = pb::RESULT_ALREADY_APPLIED;
+      return false;
+    }
+    TxApplier applier(txn, rules, height, time_ms);
+    out.results[i] = applier.Apply(tx);
+    record(txn, i);
+    return out.results[i] == pb::RESULT_OK;
+  };
+
+  size_t next_range = 0;
+  for (size_t i = 0; i < n;) {
+    if (next_range < static_cast<size_t>(block.atomic_size()) &&
+        block.atomic(static_cast<int>(next_range)).first() == i) {
+      const auto& range = block.atomic(static_cast<int>(next_range++));
+      size_t end = i + range.count();
+      StateTxn child(root);
+      bool all_ok = true;
+      for (size_t j = i; j < end; ++j) {
+        if (!all_ok) {
+          // After the first failure the rest is not applied; its own checks
+          // still decide between a stateless code and ATOMIC_BATCH_FAILED.
+          const CheckedTx& tx = (*checked)[j];
+          out.results[j] = tx.code != pb::RESULT_OK ? tx.code : pb::RESULT_ATOMIC_BATCH_FAILED;
+          continue;
+        }
+        all_ok = apply_one(&child, j);
+      }
+      if (all_ok) {
+        child.CommitTo(root);
+      } else {
+        // Roll back: only the failing transactions' own stateful results are
+        // recorded; OK ones become ATOMIC_BATCH_FAILED and stay submittable.
+        for (size_t j = i; j < end; ++j) {
+          if (out.results[j] == pb::RESULT_OK) {
+            out.results[j] = pb::RESULT_ATOMIC_BATCH_FAILED;
+          } else {
+            record(root, j);
+          }
+        }
+      }
+      i = end;
+    } else {
+      apply_one(root, i);
+      ++i;
+    }
+  }
+
+  CHIP_RETURN_IF_ERROR(committed->status());
+  out.changes_hash = root->ChangesHash();
+  return out;
+}
+
+}  // namespace chip

@@ -1,0 +1,79 @@
+#include "ledger/state.h"
+
+namespace chip {
+
+std::string EncodeAccount(const Account& a) {
+  std::string out;
+  PutU64(&out, a.balance_ucu);
+  PutU64(&out, a.held_as_payer_ucu);
+  PutU64(&out, a.held_as_provider_ucu);
+  return out;
+}
+
+std::optional<Account> DecodeAccount(std::string_view v) {
+  Account a;
+  if (!GetU64(&v, &a.balance_ucu) || !GetU64(&v, &a.held_as_payer_ucu) ||
+      !GetU64(&v, &a.held_as_provider_ucu) || !v.empty()) {
+    return std::nullopt;
+  }
+  return a;
+}
+
+std::string EncodeReservation(const Reservation& r) {
+  std::string out;
+  PutHash(&out, r.payer);
+  PutHash(&out, r.provider);
+  PutU64(&out, r.amount_ucu);
+  PutU64(&out, r.held_ucu);
+  PutU64(&out, r.settled_ucu);
+  PutU64(&out, r.created_height);
+  PutU64(&out, r.expires_at_ms);
+  PutU8(&out, static_cast<uint8_t>(r.status));
+  return out;
+}
+
+std::optional<Reservation> DecodeReservation(std::string_view v) {
+  Reservation r;
+  uint8_t status = 0;
+  if (!GetHash(&v, &r.payer) || !GetHash(&v, &r.provider) || !GetU64(&v, &r.amount_ucu) ||
+      !GetU64(&v, &r.held_ucu) || !GetU64(&v, &r.settled_ucu) || !GetU64(&v, &r.created_height) ||
+      !GetU64(&v, &r.expires_at_ms) || !GetU8(&v, &status) || !v.empty() || status < 1 ||
+      status > 4) {
+    return std::nullopt;
+  }
+  r.status = static_cast<ReservationStatus>(status);
+  return r;
+}
+
+std::string EncodeSupply(const Supply& s) {
+  std::string out;
+  PutU64(&out, s.minted_ucu);
+  PutU64(&out, s.burned_ucu);
+  return out;
+}
+
+std::optional<Supply> DecodeSupply(std::string_view v) {
+  Supply s;
+  if (!GetU64(&v, &s.minted_ucu) || !GetU64(&v, &s.burned_ucu) || !v.empty()) return std::nullopt;
+  return s;
+}
+
+std::string EncodeTxLocation(const TxLocation& l) {
+  std::string out;
+  PutU64(&out, l.height);
+  PutU32(&out, l.index);
+  PutU32(&out, static_cast<uint32_t>(l.code));
+  return out;
+}
+
+std::optional<TxLocation> DecodeTxLocation(std::string_view v) {
+  TxLocation l;
+  uint32_t code = 0;
+  if (!GetU64(&v, &l.height) || !GetU32(&v, &l.index) || !GetU32(&v, &code) || !v.empty()) {
+    return std::nullopt;
+  }
+  l.code = static_cast<int32_t>(code);
+  return l;
+}
+
+}  // namespace chip

@@ -1,0 +1,338 @@
+#include "ledger/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "ledger/check.h"
+
+namespace chip {
+namespace {
+
+constexpr const char* kSupplyKey = "supply";
+
+const std::vector<std::string>& ColumnFamilyNames() {
+  static const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
+                                                 "accounts",
+                                                 "reservations",
+                                                 "expiries",
+                                                 "open_index",
+                                                 "issuers",
+                                                 "txs",
+                                                 "history",
+                                                 "blocks"};
+  return names;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsNoSpace()) return Status::ResourceExhausted(what + ": disk full: " + s.ToString());
+  return Status::IoError(what + ": " + s.ToString());
+}
+
+std::string HeightKey(uint64_t height) {
+  std::string k;
+  PutU64(&k, height);
+  return k;
+}
+
+std::string HistoryKey(const PublicKey& account, uint64_t height, uint32_t index) {
+  std::string k = AsString(account);
+  PutU64(&k, height);
+  PutU32(&k, index);
+  return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_open_files = 512;
+  db_options.keep_log_file_num = 4;
+
+  // Point lookups dominate (accounts, idempotency checks on tx hashes), so
+  // every table gets a bloom filter; a shared block cache bounds read memory.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : ColumnFamilyNames()) descriptors.emplace_back(name, cf_options);
+
+  std::unique_ptr<Store> store(new Store());
+  store->sync_writes_ = options.sync_writes;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && !options.create_if_missing) {
+      return Status::NotFound("no ledger store at " + path + ": " + s.ToString());
+    }
+    return FromRocks(s, "opening " + path);
+  }
+  store->db_.reset(raw);
+  auto& h = store->handles_;
+  CHIP_CHECK(h.size() == ColumnFamilyNames().size());
+  store->meta_ = h[0];
+  store->accounts_ = h[1];
+  store->reservations_ = h[2];
+  store->expiries_ = h[3];
+  store->open_index_ = h[4];
+  store->issuers_ = h[5];
+  store->txs_ = h[6];
+  store->history_ = h[7];
+  store->blocks_ = h[8];
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+void Store::NoteError(Status s) {
+  if (status_.ok() && !s.ok()) status_ = std::move(s);
+}
+
+std::optional<std::string> Store::Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) {
+    NoteError(FromRocks(s, "read"));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<Account> Store::GetAccount(const PublicKey& key) {
+  auto v = Read(accounts_, AsString(key));
+  if (!v) return std::nullopt;
+  auto a = DecodeAccount(*v);
+  if (!a) NoteError(Status::Corruption("bad account record"));
+  return a;
+}
+
+std::optional<Reservation> Store::GetReservation(const Hash32& id) {
+  auto v = Read(reservations_, AsString(id));
+  if (!v) return std::nullopt;
+  auto r = DecodeReservation(*v);
+  if (!r) NoteError(Status::Corruption("bad reservation record"));
+  return r;
+}
+
+std::optional<TxLocation> Store::GetTxLocation(const Hash32& tx_hash) {
+  auto v = Read(txs_, AsString(tx_hash));
+  if (!v) return std::nullopt;
+  if (v->size() < 24) {
+    NoteError(Status::Corruption("bad transaction record"));
+    return std::nullopt;
+  }
+  return DecodeTxLocation(std::string_view(*v).substr(0, 16));
+}
+
+uint64_t Store::GetIssuerMinted(const PublicKey& issuer) {
+  auto v = Read(issuers_, AsString(issuer));
+  if (!v) return 0;
+  std::string_view in(*v);
+  uint64_t minted = 0;
+  if (!GetU64(&in, &minted) || !in.empty()) NoteError(Status::Corruption("bad issuer record"));
+  return minted;
+}
+
+Supply Store::GetSupply() {
+  auto v = Read(meta_, kSupplyKey);
+  if (!v) return Supply{};
+  auto s = DecodeSupply(*v);
+  if (!s) {
+    NoteError(Status::Corruption("bad supply record"));
+    return Supply{};
+  }
+  return *s;
+}
+
+std::vector<std::pair<uint64_t, Hash32>> Store::ExpiredUpTo(uint64_t time_ms, size_t max) {
+  std::vector<std::pair<uint64_t, Hash32>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiries_));
+  for (it->SeekToFirst(); it->Valid() && out.size() < max; it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    uint64_t t = 0;
+    Hash32 id;
+    if (!GetU64(&k, &t) || !GetHash(&k, &id) || !k.empty()) {
+      NoteError(Status::Corruption("bad expiry key"));
+      break;
+    }
+    if (t > time_ms) break;
+    out.emplace_back(t, id);
+  }
+  if (!it->status().ok()) NoteError(FromRocks(it->status(), "expiry scan"));
+  return out;
+}
+
+Result<std::optional<std::string>> Store::GetMeta(const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read meta " + key);
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome,
+                          const std::vector<std::pair<std::string, std::string>>& extra_meta) {
+  const StateTxn& c = *outcome.changes;
+  const uint64_t height = block.header().height();
+  rocksdb::WriteBatch batch;
+  auto check = [](const rocksdb::Status& s) { CHIP_CHECK(s.ok()); };
+  for (const auto& [k, v] : c.accounts())
+    check(batch.Put(accounts_, AsString(k), EncodeAccount(v)));
+  for (const auto& [k, v] : c.reservations()) {
+    check(batch.Put(reservations_, AsString(k), EncodeReservation(v)));
+  }
+  for (const auto& [k, present] : c.expiries()) {
+    std::string key;
+    PutU64(&key, k.first);
+    PutHash(&key, k.second);
+    check(present ? batch.Put(expiries_, key, "") : batch.Delete(expiries_, key));
+  }
+  for (const auto& [k, role] : c.open_index()) {
+    std::string key = AsString(k.first) + AsString(k.second);
+    check(role ? batch.Put(open_index_, key, std::string(1, static_cast<char>(*role)))
+               : batch.Delete(open_index_, key));
+  }
+  for (const auto& [k, v] : c.issuers()) {
+    std::string val;
+    PutU64(&val, v);
+    check(batch.Put(issuers_, AsString(k), val));
+  }
+  if (c.supply()) check(batch.Put(meta_, kSupplyKey, EncodeSupply(*c.supply())));
+  for (const auto& [hash, loc] : c.txs()) {
+    CHIP_CHECK(loc.height == height);
+    CHIP_CHECK(loc.index < static_cast<uint32_t>(block.txs_size()));
+    std::string val = EncodeTxLocation(loc);
+    PutU64(&val, block.header().timestamp_ms());
+    std::string tx_bytes;
+    CHIP_CHECK(block.txs(static_cast<int>(loc.index)).SerializeToString(&tx_bytes));
+    val += tx_bytes;
+    check(batch.Put(txs_, AsString(hash), val));
+    for (const PublicKey& account : outcome.touched[loc.index]) {
+      check(batch.Put(history_, HistoryKey(account, height, loc.index), AsString(hash)));
+    }
+  }
+  std::string block_bytes;
+  CHIP_CHECK(block.SerializeToString(&block_bytes));
+  check(batch.Put(blocks_, HeightKey(height), block_bytes));
+  for (const auto& [k, v] : extra_meta) check(batch.Put(meta_, k, v));
+
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_writes_;
+  return FromRocks(db_->Write(wo, &batch), "commit block " + std::to_string(height));
+}
+
+Result<std::optional<pb::Block>> Store::GetBlock(uint64_t height) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), blocks_, HeightKey(height), &value);
+  if (s.IsNotFound()) return std::optional<pb::Block>();
+  if (!s.ok()) return FromRocks(s, "read block");
+  pb::Block block;
+  if (!block.ParseFromString(value)) return Status::Corruption("block " + std::to_string(height));
+  return std::optional<pb::Block>(std::move(block));
+}
+
+Result<std::optional<StoredTx>> Store::GetTx(const Hash32& tx_hash) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), txs_, AsString(tx_hash), &value);
+  if (s.IsNotFound()) return std::optional<StoredTx>();
+  if (!s.ok()) return FromRocks(s, "read tx");
+  std::string_view in(value);
+  StoredTx out;
+  auto loc = in.size() >= 24 ? DecodeTxLocation(in.substr(0, 16)) : std::nullopt;
+  if (!loc) return Status::Corruption("transaction record");
+  out.location = *loc;
+  in.remove_prefix(16);
+  CHIP_CHECK(GetU64(&in, &out.block_time_ms));
+  if (!out.tx.ParseFromArray(in.data(), static_cast<int>(in.size()))) {
+    return Status::Corruption("transaction record body");
+  }
+  return std::optional<StoredTx>(std::move(out));
+}
+
+Result<std::vector<HistoryEntry>> Store::History(
+    const PublicKey& account, std::optional<std::pair<uint64_t, uint32_t>> before, size_t limit) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = AsString(account);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), history_));
+  if (before) {
+    it->SeekForPrev(HistoryKey(account, before->first, before->second));
+    // SeekForPrev lands on the cursor itself when it exists: skip it.
+    if (it->Valid() &&
+        it->key() == rocksdb::Slice(HistoryKey(account, before->first, before->second))) {
+      it->Prev();
+    }
+  } else {
+    std::string upper = prefix;
+    upper.append(12, '\xff');
+    it->SeekForPrev(upper);
+  }
+  for (; it->Valid() && out.size() < limit; it->Prev()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, 32) != prefix) break;
+    k.remove_prefix(32);
+    HistoryEntry e;
+    if (!GetU64(&k, &e.height) || !GetU32(&k, &e.index) || !k.empty()) {
+      return Status::Corruption("history key");
+    }
+    auto h = ToHash32(std::string_view(it->value().data(), it->value().size()));
+    if (!h) return Status::Corruption("history value");
+    e.tx_hash = *h;
+    out.push_back(e);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "history scan");
+  return out;
+}
+
+Result<std::vector<OpenReservationRef>> Store::OpenReservations(const PublicKey& account,
+                                                                size_t limit) {
+  std::vector<OpenReservationRef> out;
+  std::string prefix = AsString(account);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), open_index_));
+  for (it->Seek(prefix); it->Valid() && out.size() < limit; it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, 32) != prefix) break;
+    auto id = ToHash32(k.substr(32));
+    if (!id || it->value().size() != 1) return Status::Corruption("open reservation index");
+    out.push_back({*id, static_cast<ReservationRole>(it->value()[0])});
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "open reservation scan");
+  return out;
+}
+
+Status Store::ForEachAccount(const std::function<void(const PublicKey&, const Account&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), accounts_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto k = ToHash32(std::string_view(it->key().data(), it->key().size()));
+    auto a = DecodeAccount(std::string_view(it->value().data(), it->value().size()));
+    if (!k || !a) return Status::Corruption("account record");
+    fn(*k, *a);
+  }
+  return FromRocks(it->status(), "account scan");
+}
+
+Status Store::ForEachReservation(const std::function<void(const Hash32&, const Reservation&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), reservations_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto k = ToHash32(std::string_view(it->key().data(), it->key().size()));
+    auto r = DecodeReservation(std::string_view(it->value().data(), it->value().size()));
+    if (!k || !r) return Status::Corruption("reservation record");
+    fn(*k, *r);
+  }
+  return FromRocks(it->status(), "reservation scan");
+}
+
+}  // namespace chip

@@ -1,0 +1,112 @@
+// RocksDB storage of one chain. Column families:
+//   meta          chain metadata (genesis, chain id, tip)
+//   accounts      key(32)                      -> Account (fixed binary)
+//   reservations  id(32)                       -> Reservation
+//   expiries      expires_at_ms(8) || id(32)   -> "" (open reservations only)
+//   open_index    account(32) || id(32)        -> role (1 byte)
+//   issuers       key(32)                      -> minted_ucu (8)
+//   txs           tx_hash(32)                  -> TxLocation(16) || block_time_ms(8) || SignedTx
+//   history       account(32) || height(8) || index(4) -> tx_hash(32)
+//   blocks        height(8)                    -> Block (protobuf)
+// One block is one synced WriteBatch: after a crash the store holds every
+// committed block and nothing of a block that did not commit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chipledger/v1/types.pb.h"
+#include "ledger/apply.h"
+#include "ledger/state.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace chip {
+
+struct StoredTx {
+  TxLocation location;
+  uint64_t block_time_ms = 0;
+  pb::SignedTx tx;
+};
+
+struct HistoryEntry {
+  uint64_t height = 0;
+  uint32_t index = 0;
+  Hash32 tx_hash{};
+};
+
+struct OpenReservationRef {
+  Hash32 id{};
+  ReservationRole role = ReservationRole::kPayer;
+};
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  bool sync_writes = true;  // false only in tests that measure nothing durable
+  size_t block_cache_bytes = 64 << 20;
+};
+
+class Store final : public StateReader {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // StateReader (committed state).
+  std::optional<Account> GetAccount(const PublicKey& key) override;
+  std::optional<Reservation> GetReservation(const Hash32& id) override;
+  std::optional<TxLocation> GetTxLocation(const Hash32& tx_hash) override;
+  uint64_t GetIssuerMinted(const PublicKey& issuer) override;
+  Supply GetSupply() override;
+  std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t time_ms, size_t max) override;
+  Status status() const override { return status_; }
+  // Clears a sticky read error (after the caller discarded the block).
+  void ClearStatus() { status_ = Status::Ok(); }
+
+  // Metadata. nullopt when absent.
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
+
+  // Writes the block (header, txs, results) and its state changes in one
+  // synced batch, with `extra_meta` key/values (genesis, tip) alongside.
+  Status CommitBlock(const pb::Block& block, const BlockOutcome& outcome,
+                     const std::vector<std::pair<std::string, std::string>>& extra_meta);
+
+  Result<std::optional<pb::Block>> GetBlock(uint64_t height);
+  Result<std::optional<StoredTx>> GetTx(const Hash32& tx_hash);
+  // Entries strictly older than `before` (height, index), newest first.
+  Result<std::vector<HistoryEntry>> History(const PublicKey& account,
+                                            std::optional<std::pair<uint64_t, uint32_t>> before,
+                                            size_t limit);
+  Result<std::vector<OpenReservationRef>> OpenReservations(const PublicKey& account, size_t limit);
+
+  // Full scans, for invariant checks and tools; not for the hot path.
+  Status ForEachAccount(const std::function<void(const PublicKey&, const Account&)>& fn);
+  Status ForEachReservation(const std::function<void(const Hash32&, const Reservation&)>& fn);
+
+ private:
+  Store() = default;
+  std::optional<std::string> Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key);
+  void NoteError(Status s);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* accounts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* reservations_ = nullptr;
+  rocksdb::ColumnFamilyHandle* expiries_ = nullptr;
+  rocksdb::ColumnFamilyHandle* open_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* issuers_ = nullptr;
+  rocksdb::ColumnFamilyHandle* txs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* history_ = nullptr;
+  rocksdb::ColumnFamilyHandle* blocks_ = nullptr;
+  bool sync_writes_ = true;
+  Status status_;
+};
+
+}  // namespace chip

@@ -1,0 +1,216 @@
+#include "ledger/tx.h"
+
+#include <google/protobuf/reflection.h>
+#include <google/protobuf/unknown_field_set.h>
+
+#include "ledger/check.h"
+#include "ledger/limits.h"
+
+namespace chip {
+
+static_assert(kTxDomain.size() == 16, "the domain tag is exactly 16 bytes");
+
+std::string TxSigningMessage(const Hash32& chain_id, std::string_view body) {
+  std::string msg;
+  msg.reserve(kTxDomain.size() + 32 + body.size());
+  PutBytes(&msg, kTxDomain);
+  PutHash(&msg, chain_id);
+  PutBytes(&msg, body);
+  return msg;
+}
+
+Hash32 TxHash(const Hash32& chain_id, std::string_view body) {
+  Sha256Builder b;
+  b.Update(kTxDomain);
+  b.Update(chain_id);
+  b.Update(body);
+  return b.Finish();
+}
+
+pb::SignedTx SignTx(const SecretKey& key, const Hash32& chain_id, pb::TxBody body) {
+  PublicKey pk = key.Public();
+  body.set_account(AsString(pk));
+  pb::SignedTx tx;
+  CHIP_CHECK(body.SerializeToString(tx.mutable_body()));
+  Signature sig = Sign(key, TxSigningMessage(chain_id, tx.body()));
+  tx.set_signer(AsString(pk));
+  tx.set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  return tx;
+}
+
+bool HasUnknownFields(const google::protobuf::Message& msg) {
+  const auto* refl = msg.GetReflection();
+  if (!refl->GetUnknownFields(msg).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(msg, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      int n = refl->FieldSize(msg, f);
+      for (int i = 0; i < n; ++i) {
+        if (HasUnknownFields(refl->GetRepeatedMessage(msg, f, i))) return true;
+      }
+    } else if (HasUnknownFields(refl->GetMessage(msg, f))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+// Field rules that depend only on the body. Returns RESULT_OK or the code.
+pb::ResultCode CheckBodyRules(const pb::TxBody& body, const PublicKey& signer) {
+  if (body.memo().size() > kMemoBytesMax) return pb::RESULT_MEMO_TOO_LONG;
+  std::string_view self = AsView(signer);
+  switch (body.kind_case()) {
+    case pb::TxBody::kTransfer: {
+      const auto& t = body.transfer();
+      if (t.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+      if (t.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+      if (t.to() == self) return pb::RESULT_SELF_TRANSFER;
+      return pb::RESULT_OK;
+    }
+    case pb::TxBody::kReserve: {
+      const auto& r = body.reserve();
+      if (r.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+      if (r.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+      if (r.to() == self) return pb::RESULT_SELF_TRANSFER;
+      if (r.timeout_ms() == 0 || r.timeout_ms() > kReserveTimeoutMsMax)
+        return pb::RESULT_BAD_TIMEOUT;
+      return pb::RESULT_OK;
+    }
+    case pb::TxBody::kSettle: {
+      const auto& s = body.settle();
+      if (s.reservation().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+      // A final settle of zero closes the reservation and refunds the payer.
+      if (s.amount_ucu() == 0 && !s.final()) return pb::RESULT_ZERO_AMOUNT;
+      return pb::RESULT_OK;
+    }
+    case pb::TxBody::kRelease:
+      if (body.release().reservation().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+      return pb::RESULT_OK;
+    case pb::TxBody::kMint: {
+      const auto& m = body.mint();
+      if (m.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+      if (m.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+      return pb::RESULT_OK;
+    }
+    case pb::TxBody::kBurn:
+      if (body.burn().amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+      return pb::RESULT_OK;
+    case pb::TxBody::KIND_NOT_SET:
+      return pb::RESULT_MALFORMED;
+  }
+  return pb::RESULT_MALFORMED;
+}
+
+}  // namespace
+
+CheckedTx CheckTx(const pb::SignedTx& tx, const Hash32& chain_id) {
+  CheckedTx out;
+  if (tx.ByteSizeLong() > kSignedTxBytesMax || tx.body().size() > kTxBodyBytesMax) {
+    out.code = pb::RESULT_TX_TOO_LARGE;
+    return out;
+  }
+  out.hash = TxHash(chain_id, tx.body());
+  if (!tx.GetReflection()->GetUnknownFields(tx).empty()) {
+    out.code = pb::RESULT_UNKNOWN_FIELD;
+    return out;
+  }
+  if (tx.signer().size() != kKeyBytes) {
+    out.code = pb::RESULT_BAD_SIGNER_LENGTH;
+    return out;
+  }
+  if (tx.signature().size() != kSignatureBytes) {
+    out.code = pb::RESULT_BAD_SIGNATURE_LENGTH;
+    return out;
+  }
+  out.signer = *ToHash32(tx.signer());
+  if (!out.body.ParseFromString(tx.body())) {
+    out.code = pb::RESULT_MALFORMED;
+    return out;
+  }
+  if (HasUnknownFields(out.body)) {
+    out.code = pb::RESULT_UNKNOWN_FIELD;
+    return out;
+  }
+  if (out.body.account() != tx.signer()) {
+    out.code = pb::RESULT_SIGNER_MISMATCH;
+    return out;
+  }
+  pb::ResultCode rule = CheckBodyRules(out.body, out.signer);
+  if (rule != pb::RESULT_OK) {
+    out.code = rule;
+    return out;
+  }
+  // The signature is checked last: it is by far the most expensive step.
+  if (!Verify(tx.signer(), TxSigningMessage(chain_id, tx.body()), tx.signature())) {
+    out.code = pb::RESULT_BAD_SIGNATURE;
+    return out;
+  }
+  out.code = pb::RESULT_OK;
+  return out;
+}
+
+const char* ResultName(pb::ResultCode code) {
+  switch (code) {
+    case pb::RESULT_UNSPECIFIED:
+      return "UNSPECIFIED";
+    case pb::RESULT_OK:
+      return "OK";
+    case pb::RESULT_MALFORMED:
+      return "MALFORMED";
+    case pb::RESULT_UNKNOWN_FIELD:
+      return "UNKNOWN_FIELD";
+    case pb::RESULT_TX_TOO_LARGE:
+      return "TX_TOO_LARGE";
+    case pb::RESULT_BAD_SIGNER_LENGTH:
+      return "BAD_SIGNER_LENGTH";
+    case pb::RESULT_BAD_SIGNATURE_LENGTH:
+      return "BAD_SIGNATURE_LENGTH";
+    case pb::RESULT_BAD_SIGNATURE:
+      return "BAD_SIGNATURE";
+    case pb::RESULT_SIGNER_MISMATCH:
+      return "SIGNER_MISMATCH";
+    case pb::RESULT_BAD_ADDRESS:
+      return "BAD_ADDRESS";
+    case pb::RESULT_MEMO_TOO_LONG:
+      return "MEMO_TOO_LONG";
+    case pb::RESULT_ZERO_AMOUNT:
+      return "ZERO_AMOUNT";
+    case pb::RESULT_SELF_TRANSFER:
+      return "SELF_TRANSFER";
+    case pb::RESULT_BAD_TIMEOUT:
+      return "BAD_TIMEOUT";
+    case pb::RESULT_EXPIRED:
+      return "EXPIRED";
+    case pb::RESULT_INSUFFICIENT_FUNDS:
+      return "INSUFFICIENT_FUNDS";
+    case pb::RESULT_OVERFLOW:
+      return "OVERFLOW";
+    case pb::RESULT_NOT_ISSUER:
+      return "NOT_ISSUER";
+    case pb::RESULT_CAP_EXCEEDED:
+      return "CAP_EXCEEDED";
+    case pb::RESULT_UNKNOWN_RESERVATION:
+      return "UNKNOWN_RESERVATION";
+    case pb::RESULT_NOT_PROVIDER:
+      return "NOT_PROVIDER";
+    case pb::RESULT_RESERVATION_CLOSED:
+      return "RESERVATION_CLOSED";
+    case pb::RESULT_RESERVATION_EXPIRED:
+      return "RESERVATION_EXPIRED";
+    case pb::RESULT_SETTLE_EXCEEDS_HELD:
+      return "SETTLE_EXCEEDS_HELD";
+    case pb::RESULT_ATOMIC_BATCH_FAILED:
+      return "ATOMIC_BATCH_FAILED";
+    case pb::RESULT_ALREADY_APPLIED:
+      return "ALREADY_APPLIED";
+    default:
+      break;
+  }
+  return "UNKNOWN_RESULT";
+}
+
+}  // namespace chip
