@@ -78,8 +78,9 @@ Result<PublicKey> DecodeAddress(std::string_view text) {
   CHIP_CHECK(n == kPayloadBytes);
   // 58 characters carry 290 bits; the 2 spare bits must be zero so that every
   // key has exactly one address.
-  if ((buffer & ((1u << bits) - 1)) != 0)
-    return Status::InvalidArgument("address checksum mismatch");
+  if ((buffer & ((1u << bits) - 1)) != 0) {
+    return Status::InvalidArgument("address is not canonical (its last character is wrong)");
+  }
   PublicKey key;
   std::memcpy(key.data(), payload, 32);
   auto sum = Checksum(key);

@@ -11,7 +11,26 @@ bool IsRecorded(pb::ResultCode code) {
          (code >= pb::RESULT_EXPIRED && code < pb::RESULT_ATOMIC_BATCH_FAILED);
 }
 
+std::vector<bool> RecordedMask(const pb::Block& block) {
+  std::vector<bool> mask(static_cast<size_t>(block.results_size()));
+  for (size_t i = 0; i < mask.size(); ++i) mask[i] = IsRecorded(block.results(static_cast<int>(i)));
+  for (const auto& range : block.atomic()) {
+    size_t end = std::min<size_t>(mask.size(), size_t{range.first()} + range.count());
+    bool failed = false;
+    for (size_t i = range.first(); i < end; ++i) {
+      failed = failed || block.results(static_cast<int>(i)) != pb::RESULT_OK;
+    }
+    if (!failed) continue;
+    for (size_t i = range.first(); i < end; ++i) mask[i] = false;
+  }
+  return mask;
+}
+
 namespace {
+
+// Invariant checks that rest on values read from the store: a failed read
+// (reported through status()) must discard the block, not abort the node.
+#define APPLY_CHECK(reader, cond) CHIP_CHECK(!(reader)->status().ok() || (cond))
 
 // Applies one transaction's effect to `txn`. Every rule is checked before the
 // first write, so a non-OK result leaves `txn` unchanged.
@@ -48,8 +67,9 @@ class TxApplier {
     CHIP_CHECK(r.status == ReservationStatus::kOpen);
     Account payer = txn_->GetAccount(r.payer).value_or(Account{});
     Account provider = txn_->GetAccount(r.provider).value_or(Account{});
-    CHIP_CHECK(payer.held_as_payer_ucu >= r.held_ucu);
-    CHIP_CHECK(provider.held_as_provider_ucu >= r.held_ucu);
+    APPLY_CHECK(txn_, payer.held_as_payer_ucu >= r.held_ucu);
+    APPLY_CHECK(txn_, provider.held_as_provider_ucu >= r.held_ucu);
+    if (!txn_->status().ok()) return;  // the block is discarded
     auto refunded = CheckedAdd(payer.balance_ucu, r.held_ucu);
     CHIP_CHECK(refunded.has_value());  // balances never exceed the supply
     payer.balance_ucu = *refunded;
@@ -133,8 +153,9 @@ class TxApplier {
     auto paid = CheckedAdd(provider.balance_ucu, s.amount_ucu());
     auto settled = CheckedAdd(r->settled_ucu, s.amount_ucu());
     if (!paid || !settled) return pb::RESULT_OVERFLOW;
-    CHIP_CHECK(provider.held_as_provider_ucu >= s.amount_ucu());
-    CHIP_CHECK(payer.held_as_payer_ucu >= s.amount_ucu());
+    APPLY_CHECK(txn_, provider.held_as_provider_ucu >= s.amount_ucu());
+    APPLY_CHECK(txn_, payer.held_as_payer_ucu >= s.amount_ucu());
+    if (!txn_->status().ok()) return pb::RESULT_OVERFLOW;  // the block is discarded
     provider.balance_ucu = *paid;
     provider.held_as_provider_ucu -= s.amount_ucu();
     payer.held_as_payer_ucu -= s.amount_ucu();
@@ -186,7 +207,7 @@ class TxApplier {
     if (!burned) return pb::RESULT_OVERFLOW;
     a.balance_ucu -= b.amount_ucu();
     supply.burned_ucu = *burned;
-    CHIP_CHECK(supply.burned_ucu <= supply.minted_ucu);
+    APPLY_CHECK(txn_, supply.burned_ucu <= supply.minted_ucu);
     txn_->PutAccount(signer, a);
     txn_->PutSupply(supply);
     return pb::RESULT_OK;
@@ -241,7 +262,8 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
   // 1. Automatic expiries, in (expiry time, id) order.
   for (const auto& [expires_at_ms, id] : committed->ExpiredUpTo(time_ms, kBlockExpiriesMax)) {
     std::optional<Reservation> r = root->GetReservation(id);
-    CHIP_CHECK(r.has_value());
+    CHIP_RETURN_IF_ERROR(committed->status());
+    CHIP_CHECK(r.has_value());  // the expiry index only lists open reservations
     CHIP_CHECK(r->expires_at_ms == expires_at_ms);
     root_applier.Close(id, *r, ReservationStatus::kExpired);
     out.expired.push_back(id);
@@ -320,14 +342,12 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
       if (all_ok) {
         child.CommitTo(root);
       } else {
-        // Roll back: only the failing transactions' own stateful results are
-        // recorded; OK ones become ATOMIC_BATCH_FAILED and stay submittable.
+        // Roll back everything, records included: the failing member keeps
+        // its code for the client, the others become ATOMIC_BATCH_FAILED, and
+        // none is recorded, so each stays submittable (see RecordedMask).
         for (size_t j = i; j < end; ++j) {
-          if (out.results[j] == pb::RESULT_OK) {
-            out.results[j] = pb::RESULT_ATOMIC_BATCH_FAILED;
-          } else {
-            record(root, j);
-          }
+          if (out.results[j] == pb::RESULT_OK) out.results[j] = pb::RESULT_ATOMIC_BATCH_FAILED;
+          out.touched[j].clear();
         }
       }
       i = end;

@@ -33,9 +33,15 @@ struct BlockOutcome {
 Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rules,
                                   const pb::Block& block, const std::vector<CheckedTx>* checked);
 
-// True for codes under which a transaction is recorded (OK and the stateful
-// rule violations). Stateless failures, ATOMIC_BATCH_FAILED and
+// True for codes under which a transaction can be recorded (OK and the
+// stateful rule violations). Stateless failures, ATOMIC_BATCH_FAILED and
 // ALREADY_APPLIED leave no record, so the transaction can still be submitted.
 bool IsRecorded(pb::ResultCode code);
+
+// Which transactions of an applied block were recorded (stored under their
+// tx_hash with their position): those with a recordable code outside any
+// failed atomic range. No member of a failed atomic range is recorded, since
+// its result was computed against state that was rolled back.
+std::vector<bool> RecordedMask(const pb::Block& block);
 
 }  // namespace chip

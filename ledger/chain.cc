@@ -132,6 +132,16 @@ Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* check
     return Status::InvalidArgument(at + "producer is not a validator");
   }
   if (!VerifyHeaderSignature(h)) return Status::InvalidArgument(at + "bad producer signature");
+  // Fields outside every commitment must not ride along into the store.
+  // (Unknown fields inside a transaction are the transaction's own affair:
+  // CheckTx answers them with UNKNOWN_FIELD.)
+  if (!block.GetReflection()->GetUnknownFields(block).empty() || HasUnknownFields(h)) {
+    return Status::InvalidArgument(at + "unknown fields in the block or header");
+  }
+  for (const auto& r : block.atomic()) {
+    if (HasUnknownFields(r))
+      return Status::InvalidArgument(at + "unknown fields in an atomic range");
+  }
   if (h.tx_count() != static_cast<uint32_t>(block.txs_size())) {
     return Status::InvalidArgument(at + "tx_count does not match");
   }

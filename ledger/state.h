@@ -2,7 +2,7 @@
 // digest, so any implementation can reproduce it) and the read interface the
 // state machine uses.
 //
-// Invariants (checked by CheckSupplyInvariant and by apply):
+// Invariants (checked by CheckInvariants in invariants.h, and locally by apply):
 //   supply.minted - supply.burned == sum over accounts of (balance + held_as_payer)
 //   sum over open reservations of held == sum over accounts of held_as_payer
 //                                       == sum over accounts of held_as_provider

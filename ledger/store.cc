@@ -101,15 +101,56 @@ void Store::NoteError(Status s) {
   if (status_.ok() && !s.ok()) status_ = std::move(s);
 }
 
-std::optional<std::string> Store::Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) {
-    NoteError(FromRocks(s, "read"));
-    return std::nullopt;
+Status Store::ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                      std::optional<std::string>* value) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &v);
+  if (s.IsNotFound()) {
+    value->reset();
+    return Status::Ok();
   }
+  if (!s.ok()) return FromRocks(s, "read");
+  *value = std::move(v);
+  return Status::Ok();
+}
+
+std::optional<std::string> Store::Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+  std::optional<std::string> value;
+  Status s = ReadRaw(cf, key, &value);
+  if (!s.ok()) NoteError(std::move(s));
   return value;
+}
+
+Result<std::optional<Account>> Store::ReadAccount(const PublicKey& key) {
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(accounts_, AsString(key), &v));
+  if (!v) return std::optional<Account>();
+  auto a = DecodeAccount(*v);
+  if (!a) return Status::Corruption("bad account record");
+  return a;
+}
+
+Result<std::optional<Reservation>> Store::ReadReservation(const Hash32& id) {
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(reservations_, AsString(id), &v));
+  if (!v) return std::optional<Reservation>();
+  auto r = DecodeReservation(*v);
+  if (!r) return Status::Corruption("bad reservation record");
+  return r;
+}
+
+std::optional<uint64_t> Store::IntProperty(const std::string& name) {
+  uint64_t total = 0;
+  bool any = false;
+  for (auto* handle : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(handle, name, &v)) {
+      total += v;
+      any = true;
+    }
+  }
+  if (!any) return std::nullopt;
+  return total;
 }
 
 std::optional<Account> Store::GetAccount(const PublicKey& key) {

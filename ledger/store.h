@@ -1,5 +1,6 @@
 // RocksDB storage of one chain. Column families:
-//   meta          chain metadata (genesis, chain id, tip)
+//   default       chain metadata: "genesis" (canonical JSON), "tip" (BlockHeader),
+//                 "supply" (Supply)
 //   accounts      key(32)                      -> Account (fixed binary)
 //   reservations  id(32)                       -> Reservation
 //   expiries      expires_at_ms(8) || id(32)   -> "" (open reservations only)
@@ -69,6 +70,13 @@ class Store final : public StateReader {
   // Clears a sticky read error (after the caller discarded the block).
   void ClearStatus() { status_ = Status::Ok(); }
 
+  // Thread-safe reads for query paths (no sticky status). nullopt = absent.
+  Result<std::optional<Account>> ReadAccount(const PublicKey& key);
+  Result<std::optional<Reservation>> ReadReservation(const Hash32& id);
+  // A RocksDB property (e.g. "rocksdb.estimate-num-keys") summed over column
+  // families; nullopt when RocksDB does not know it.
+  std::optional<uint64_t> IntProperty(const std::string& name);
+
   // Metadata. nullopt when absent.
   Result<std::optional<std::string>> GetMeta(const std::string& key);
 
@@ -92,6 +100,8 @@ class Store final : public StateReader {
  private:
   Store() = default;
   std::optional<std::string> Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key);
+  Status ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                 std::optional<std::string>* value);
   void NoteError(Status s);
 
   std::unique_ptr<rocksdb::DB> db_;

@@ -1,0 +1,40 @@
+#include "cli/client.h"
+
+#include <chrono>
+
+namespace chip::cli {
+
+NodeClient::NodeClient(std::string target, uint64_t timeout_ms)
+    : target_(std::move(target)), timeout_ms_(timeout_ms) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+  stub_ = chipledger::v1::Ledger::NewStub(channel_);
+}
+
+std::unique_ptr<grpc::ClientContext> NodeClient::Context() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
+  return ctx;
+}
+
+CliError NodeClient::Error(const grpc::Status& s) const {
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return {kExitUnreachable, "cannot reach node at " + target_ + ": " + s.error_message()};
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return {kExitUnreachable, "node at " + target_ + " did not answer within " +
+                                    std::to_string(timeout_ms_) +
+                                    " ms (a submitted transaction may still commit: resubmitting "
+                                    "it is safe)"};
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return {kExitUsage, "node refused the request: " + s.error_message()};
+    case grpc::StatusCode::NOT_FOUND:
+      return {kExitError, s.error_message()};
+    default:
+      return {kExitError, "node error (" + std::to_string(static_cast<int>(s.error_code())) +
+                              "): " + s.error_message()};
+  }
+}
+
+}  // namespace chip::cli

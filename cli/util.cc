@@ -1,0 +1,201 @@
+#include "cli/util.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+
+#include "ledger/address.h"
+#include "ledger/amount.h"
+#include "ledger/tx.h"
+
+namespace chip::cli {
+
+namespace pb = ::chipledger::v1;
+
+Result<uint64_t> ParseDurationMs(const std::string& text) {
+  size_t i = 0;
+  uint64_t value = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    uint64_t next;
+    if (__builtin_mul_overflow(value, uint64_t{10}, &next) ||
+        __builtin_add_overflow(next, static_cast<uint64_t>(text[i] - '0'), &next)) {
+      return Status::InvalidArgument("duration too large: " + text);
+    }
+    value = next;
+    ++i;
+  }
+  if (i == 0) return Status::InvalidArgument("duration must start with a number: '" + text + "'");
+  std::string unit = text.substr(i);
+  uint64_t scale = 0;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return Status::InvalidArgument("duration needs a unit ms, s, m, h or d: '" + text + "'");
+  uint64_t ms;
+  if (__builtin_mul_overflow(value, scale, &ms))
+    return Status::InvalidArgument("duration too large: " + text);
+  return ms;
+}
+
+std::string FormatTimeMs(uint64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<unsigned>(ms % 1000));
+  return buf;
+}
+
+namespace {
+
+Result<std::string> Prompt(const std::string& prompt) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (tty == nullptr) {
+    return Status::InvalidArgument(
+        "no passphrase: set CHIP_PASSPHRASE or --passphrase-file (no terminal to prompt on)");
+  }
+  std::fprintf(tty, "%s", prompt.c_str());
+  std::fflush(tty);
+  int fd = fileno(tty);
+  struct termios old_tio;
+  bool have_tio = tcgetattr(fd, &old_tio) == 0;
+  if (have_tio) {
+    struct termios tio = old_tio;
+    tio.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &tio);
+  }
+  std::string line;
+  int c;
+  while ((c = std::fgetc(tty)) != EOF && c != '\n') {
+    line.push_back(static_cast<char>(c));
+    if (line.size() > 4096) break;
+  }
+  if (have_tio) tcsetattr(fd, TCSAFLUSH, &old_tio);
+  std::fprintf(tty, "\n");
+  std::fclose(tty);
+  return line;
+}
+
+}  // namespace
+
+Result<std::string> PassphraseSource::Get(const std::string& prompt, bool confirm) const {
+  if (const char* env = std::getenv("CHIP_PASSPHRASE"); env != nullptr) return std::string(env);
+  std::string path = file;
+  if (path.empty()) {
+    if (const char* f = std::getenv("CHIP_PASSPHRASE_FILE"); f != nullptr) path = f;
+  }
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) return Status::NotFound("cannot read passphrase file " + path);
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  auto first = Prompt(prompt);
+  if (!first.ok() || !confirm) return first;
+  auto second = Prompt("Repeat passphrase: ");
+  if (!second.ok()) return second;
+  if (*first != *second) return Status::InvalidArgument("passphrases do not match");
+  return first;
+}
+
+nlohmann::json AmountJson(uint64_t ucu) { return {{"ucu", ucu}, {"cu", FormatCu(ucu)}}; }
+
+nlohmann::json TxResultJson(const pb::TxResult& r) {
+  nlohmann::json j = {{"tx_hash", ToHex(r.tx_hash())},
+                      {"code", ResultName(r.code())},
+                      {"ok", r.code() == pb::RESULT_OK},
+                      {"already_applied", r.already_applied()}};
+  if (r.height() != 0) {
+    j["height"] = r.height();
+    j["index"] = r.index();
+    j["block_time_ms"] = r.block_time_ms();
+  }
+  return j;
+}
+
+std::string DescribeResult(const pb::TxResult& r) {
+  std::string s;
+  if (r.code() == pb::RESULT_OK) {
+    s = "OK";
+  } else {
+    s = std::string("rejected: ") + ResultName(r.code());
+  }
+  s += "  tx " + ToHex(r.tx_hash());
+  if (r.height() != 0) {
+    s += "  block " + std::to_string(r.height()) + " index " + std::to_string(r.index());
+  }
+  if (r.already_applied()) s += "  (already applied earlier: nothing changed now)";
+  return s;
+}
+
+nlohmann::json BodyJson(const std::string& body_bytes) {
+  pb::TxBody b;
+  if (!b.ParseFromString(body_bytes)) return {{"kind", "unparseable"}};
+  nlohmann::json j;
+  auto addr = [](const std::string& raw) {
+    auto k = ToHash32(raw);
+    return k ? EncodeAddress(*k) : std::string("(invalid)");
+  };
+  j["from"] = addr(b.account());
+  j["nonce"] = b.nonce();
+  if (b.valid_until_ms() != 0) j["valid_until_ms"] = b.valid_until_ms();
+  if (!b.memo().empty()) {
+    bool printable = true;
+    for (unsigned char c : b.memo()) printable = printable && c >= 0x20 && c < 0x7f;
+    j["memo"] = printable ? b.memo() : "hex:" + ToHex(b.memo());
+  }
+  switch (b.kind_case()) {
+    case pb::TxBody::kTransfer:
+      j["kind"] = "transfer";
+      j["to"] = addr(b.transfer().to());
+      j["amount"] = AmountJson(b.transfer().amount_ucu());
+      break;
+    case pb::TxBody::kReserve:
+      j["kind"] = "reserve";
+      j["to"] = addr(b.reserve().to());
+      j["amount"] = AmountJson(b.reserve().amount_ucu());
+      j["timeout_ms"] = b.reserve().timeout_ms();
+      break;
+    case pb::TxBody::kSettle:
+      j["kind"] = "settle";
+      j["reservation"] = ToHex(b.settle().reservation());
+      j["amount"] = AmountJson(b.settle().amount_ucu());
+      j["final"] = b.settle().final();
+      break;
+    case pb::TxBody::kRelease:
+      j["kind"] = "release";
+      j["reservation"] = ToHex(b.release().reservation());
+      break;
+    case pb::TxBody::kMint:
+      j["kind"] = "mint";
+      j["to"] = addr(b.mint().to());
+      j["amount"] = AmountJson(b.mint().amount_ucu());
+      break;
+    case pb::TxBody::kBurn:
+      j["kind"] = "burn";
+      j["amount"] = AmountJson(b.burn().amount_ucu());
+      break;
+    default:
+      j["kind"] = "none";
+  }
+  return j;
+}
+
+}  // namespace chip::cli

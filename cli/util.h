@@ -1,0 +1,50 @@
+// Small helpers of the chip CLI: exit codes, durations, passphrases, output.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "chipledger/v1/ledger.pb.h"
+#include "ledger/status.h"
+
+namespace chip::cli {
+
+// Exit codes (docs/USAGE.md lists them).
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;        // any other failure (node error, I/O)
+constexpr int kExitUsage = 2;        // bad arguments: flags, address, amount
+constexpr int kExitRejected = 3;     // the ledger rejected the transaction
+constexpr int kExitUnreachable = 4;  // the node cannot be reached
+constexpr int kExitWallet = 5;       // wallet: missing key, wrong passphrase
+
+// A failure with the exit code it maps to.
+struct CliError {
+  int exit_code = kExitError;
+  std::string message;
+};
+
+// "90s", "15m", "2h", "3d", "500ms" (a unit is required) -> milliseconds.
+Result<uint64_t> ParseDurationMs(const std::string& text);
+// "2026-11-27", "2026-11-27T10:00:00Z" or milliseconds since the epoch.
+std::string FormatTimeMs(uint64_t ms);
+
+// Where a passphrase comes from, in order: CHIP_PASSPHRASE, the file named by
+// --passphrase-file or CHIP_PASSPHRASE_FILE, else a no-echo prompt on the
+// terminal. Non-interactive runs without either fail clearly.
+struct PassphraseSource {
+  std::string file;
+  // `confirm` asks twice (new keys).
+  Result<std::string> Get(const std::string& prompt, bool confirm) const;
+};
+
+// JSON helpers shared by commands.
+nlohmann::json AmountJson(uint64_t ucu);
+nlohmann::json TxResultJson(const chipledger::v1::TxResult& r);
+// One-line human description of a result.
+std::string DescribeResult(const chipledger::v1::TxResult& r);
+// Decodes a body for display: kind and fields, addresses in text form.
+nlohmann::json BodyJson(const std::string& body_bytes);
+
+}  // namespace chip::cli

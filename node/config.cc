@@ -1,0 +1,155 @@
+#include "node/config.h"
+
+#include <set>
+#include <sstream>
+
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+namespace chip::node {
+namespace {
+
+std::string HostOf(const std::string& host_port) {
+  if (!host_port.empty() && host_port[0] == '[') {
+    auto end = host_port.find(']');
+    return end == std::string::npos ? host_port : host_port.substr(1, end - 1);
+  }
+  auto colon = host_port.rfind(':');
+  return colon == std::string::npos ? host_port : host_port.substr(0, colon);
+}
+
+bool HasPort(const std::string& host_port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= host_port.size()) return false;
+  for (size_t i = colon + 1; i < host_port.size(); ++i) {
+    if (host_port[i] < '0' || host_port[i] > '9') return false;
+  }
+  return std::stoul(host_port.substr(colon + 1, 6)) <= 65535;
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host_port) {
+  std::string host = HostOf(host_port);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Status LoadConfigFile(const std::string& path, NodeConfig* c) {
+  toml::parse_result parsed = toml::parse_file(path);
+  if (!parsed) {
+    std::ostringstream msg;
+    msg << path << ": " << parsed.error().description() << " at line "
+        << parsed.error().source().begin.line;
+    return Status::InvalidArgument(msg.str());
+  }
+  const toml::table& t = parsed.table();
+  static const std::set<std::string> known = {
+      "listen",       "metrics_listen",  "allow_remote",      "block_interval_ms",
+      "block_tx_max", "mempool_tx_max",  "request_bytes_max", "submit_batch_tx_max",
+      "streams_max",  "rpc_threads_max", "log_level",         "log_file"};
+  for (const auto& [key, value] : t) {
+    (void)value;
+    if (known.count(std::string(key.str())) == 0) {
+      return Status::InvalidArgument(path + ": unknown key '" + std::string(key.str()) + "'");
+    }
+  }
+  auto str = [&](const char* key, std::string* out) -> Status {
+    if (!t.contains(key)) return Status::Ok();
+    auto v = t[key].value<std::string>();
+    if (!v) return Status::InvalidArgument(path + ": '" + key + "' must be a string");
+    *out = *v;
+    return Status::Ok();
+  };
+  auto u32 = [&](const char* key, uint32_t* out) -> Status {
+    if (!t.contains(key)) return Status::Ok();
+    auto v = t[key].value<int64_t>();
+    if (!v || *v < 0 || *v > 0xffffffffLL) {
+      return Status::InvalidArgument(path + ": '" + key + "' must be a non-negative integer");
+    }
+    *out = static_cast<uint32_t>(*v);
+    return Status::Ok();
+  };
+  CHIP_RETURN_IF_ERROR(str("listen", &c->listen));
+  CHIP_RETURN_IF_ERROR(str("metrics_listen", &c->metrics_listen));
+  CHIP_RETURN_IF_ERROR(str("log_level", &c->log_level));
+  CHIP_RETURN_IF_ERROR(str("log_file", &c->log_file));
+  if (t.contains("allow_remote")) {
+    auto v = t["allow_remote"].value<bool>();
+    if (!v) return Status::InvalidArgument(path + ": 'allow_remote' must be true or false");
+    c->allow_remote = *v;
+  }
+  CHIP_RETURN_IF_ERROR(u32("block_interval_ms", &c->block_interval_ms));
+  CHIP_RETURN_IF_ERROR(u32("block_tx_max", &c->block_tx_max));
+  CHIP_RETURN_IF_ERROR(u32("mempool_tx_max", &c->mempool_tx_max));
+  CHIP_RETURN_IF_ERROR(u32("request_bytes_max", &c->request_bytes_max));
+  CHIP_RETURN_IF_ERROR(u32("submit_batch_tx_max", &c->submit_batch_tx_max));
+  CHIP_RETURN_IF_ERROR(u32("streams_max", &c->streams_max));
+  CHIP_RETURN_IF_ERROR(u32("rpc_threads_max", &c->rpc_threads_max));
+  return Status::Ok();
+}
+
+Status ValidateConfig(const NodeConfig& c) {
+  if (!HasPort(c.listen))
+    return Status::InvalidArgument("listen must be host:port, got '" + c.listen + "'");
+  if (!c.metrics_listen.empty() && !HasPort(c.metrics_listen)) {
+    return Status::InvalidArgument("metrics_listen must be host:port, got '" + c.metrics_listen +
+                                   "'");
+  }
+  if (!c.allow_remote && !IsLoopback(c.listen)) {
+    return Status::InvalidArgument("listen address " + c.listen +
+                                   " is not loopback; traffic would be plaintext: pass "
+                                   "--allow-remote (or allow_remote = true) to accept that");
+  }
+  if (!c.allow_remote && !c.metrics_listen.empty() && !IsLoopback(c.metrics_listen)) {
+    return Status::InvalidArgument("metrics_listen " + c.metrics_listen +
+                                   " is not loopback: pass --allow-remote to accept that");
+  }
+  if (c.block_interval_ms < 1 || c.block_interval_ms > 60'000) {
+    return Status::InvalidArgument("block_interval_ms must be 1..60000");
+  }
+  if (c.block_tx_max < 1 || c.block_tx_max > 10'000) {
+    return Status::InvalidArgument("block_tx_max must be 1..10000");
+  }
+  if (c.submit_batch_tx_max < 1 || c.submit_batch_tx_max > c.block_tx_max) {
+    return Status::InvalidArgument("submit_batch_tx_max must be 1..block_tx_max");
+  }
+  if (c.mempool_tx_max < c.block_tx_max) {
+    return Status::InvalidArgument("mempool_tx_max must be at least block_tx_max");
+  }
+  if (c.request_bytes_max < 64 * 1024 || c.request_bytes_max > (64u << 20)) {
+    return Status::InvalidArgument("request_bytes_max must be 64 KiB..64 MiB");
+  }
+  if (c.streams_max < 1 || c.rpc_threads_max < 4) {
+    return Status::InvalidArgument("streams_max must be >= 1 and rpc_threads_max >= 4");
+  }
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (levels.count(c.log_level) == 0) {
+    return Status::InvalidArgument("log_level must be trace, debug, info, warn, error or off");
+  }
+  return Status::Ok();
+}
+
+std::string DefaultConfigToml(const NodeConfig& c) {
+  std::ostringstream o;
+  o << "# chipd configuration. Flags given to `chipd start` override these.\n"
+    << "# gRPC listen address; non-loopback needs allow_remote = true (plaintext).\n"
+    << "listen = \"" << c.listen << "\"\n"
+    << "# Prometheus metrics (HTTP); \"\" turns them off.\n"
+    << "metrics_listen = \"" << c.metrics_listen << "\"\n"
+    << "allow_remote = " << (c.allow_remote ? "true" : "false") << "\n"
+    << "# A block is cut block_interval_ms after its first transaction arrived,\n"
+    << "# or as soon as block_tx_max transactions wait.\n"
+    << "block_interval_ms = " << c.block_interval_ms << "\n"
+    << "block_tx_max = " << c.block_tx_max << "\n"
+    << "# Transactions waiting for a block; beyond it submissions get RESOURCE_EXHAUSTED.\n"
+    << "mempool_tx_max = " << c.mempool_tx_max << "\n"
+    << "request_bytes_max = " << c.request_bytes_max << "\n"
+    << "submit_batch_tx_max = " << c.submit_batch_tx_max << "\n"
+    << "streams_max = " << c.streams_max << "\n"
+    << "rpc_threads_max = " << c.rpc_threads_max << "\n"
+    << "log_level = \"" << c.log_level << "\"\n"
+    << "log_file = \"" << c.log_file << "\"\n";
+  return o.str();
+}
+
+}  // namespace chip::node

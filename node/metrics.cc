@@ -1,0 +1,147 @@
+#include "node/metrics.h"
+
+#include <civetweb.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "ledger/tx.h"
+
+namespace chip::node {
+
+void LatencyHistogram::Observe(uint64_t micros) {
+  size_t i = 0;
+  while (i < kBoundsSeconds.size() && static_cast<double>(micros) > kBoundsSeconds[i] * 1e6) {
+    ++i;
+  }
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(micros, std::memory_order_relaxed);
+}
+
+void LatencyHistogram::Render(const std::string& name, std::string* out) const {
+  std::ostringstream o;
+  o << "# HELP " << name << " Submit-to-commit latency of accepted transactions.\n";
+  o << "# TYPE " << name << " histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBoundsSeconds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    o << name << "_bucket{le=\"" << kBoundsSeconds[i] << "\"} " << cumulative << "\n";
+  }
+  cumulative += buckets_[kBoundsSeconds.size()].load(std::memory_order_relaxed);
+  o << name << "_bucket{le=\"+Inf\"} " << cumulative << "\n";
+  o << name << "_sum " << static_cast<double>(sum_micros_.load()) / 1e6 << "\n";
+  o << name << "_count " << count_.load() << "\n";
+  *out += o.str();
+}
+
+Metrics::Metrics() = default;
+
+void Metrics::CountResult(chipledger::v1::ResultCode code) {
+  int c = static_cast<int>(code);
+  if (c >= 0 && c < kCodesMax)
+    results_[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::Render() const {
+  std::ostringstream o;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+      << name << " " << v << "\n";
+  };
+  counter("chip_blocks_committed_total", "Blocks committed by this node.", blocks_committed.load());
+  counter("chip_txs_committed_total", "Transactions recorded in committed blocks.",
+          txs_committed.load());
+  counter("chip_mempool_rejections_total", "Submissions refused because the mempool was full.",
+          mempool_rejections.load());
+  counter("chip_block_failures_total", "Blocks that failed to commit (storage errors).",
+          block_failures.load());
+  o << "# HELP chip_mempool_depth Transactions waiting for a block.\n"
+    << "# TYPE chip_mempool_depth gauge\nchip_mempool_depth " << mempool_depth.load() << "\n";
+  o << "# HELP chip_tx_results_total Transaction outcomes by result code.\n"
+    << "# TYPE chip_tx_results_total counter\n";
+  for (int c = 0; c < kCodesMax; ++c) {
+    uint64_t v = results_[static_cast<size_t>(c)].load(std::memory_order_relaxed);
+    if (v == 0) continue;
+    o << "chip_tx_results_total{code=\"" << ResultName(static_cast<chipledger::v1::ResultCode>(c))
+      << "\"} " << v << "\n";
+  }
+  std::string out = o.str();
+  submit_latency.Render("chip_submit_to_commit_seconds", &out);
+  if (gauges_) gauges_(&out);
+  RenderProcessMetrics(&out);
+  return out;
+}
+
+void RenderProcessMetrics(std::string* out) {
+  std::ostringstream o;
+  long page = sysconf(_SC_PAGESIZE);
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, rss_pages = 0;
+  if (statm >> size_pages >> rss_pages) {
+    o << "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes "
+      << rss_pages * static_cast<uint64_t>(page) << "\n";
+    o << "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes "
+      << size_pages * static_cast<uint64_t>(page) << "\n";
+  }
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    o << "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " << cpu << "\n";
+  }
+  if (DIR* d = opendir("/proc/self/fd")) {
+    int n = 0;
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+    o << "# TYPE process_open_fds gauge\nprocess_open_fds " << (n - 2) << "\n";
+  }
+  *out += o.str();
+}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+int MetricsServer::Handle(::mg_connection* conn, void* self) {
+  auto* server = static_cast<MetricsServer*>(self);
+  std::string body = server->metrics_->Render();
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+            body.size());
+  mg_write(conn, body.data(), body.size());
+  return 200;
+}
+
+Status MetricsServer::Start(const std::string& host_port) {
+  static bool initialised = (mg_init_library(0), true);
+  (void)initialised;
+  // civetweb takes IPv4 "a.b.c.d:port" or IPv6 "[::1]:port" (with a '+'
+  // marker for dual stack, which we do not use).
+  const char* options[] = {"listening_ports",
+                           host_port.c_str(),
+                           "num_threads",
+                           "2",
+                           "request_timeout_ms",
+                           "5000",
+                           nullptr};
+  mg_callbacks callbacks{};
+  ctx_ = mg_start(&callbacks, nullptr, options);
+  if (ctx_ == nullptr) {
+    return Status::Unavailable("cannot serve metrics on " + host_port + " (port in use?)");
+  }
+  mg_set_request_handler(ctx_, "/metrics", &MetricsServer::Handle, this);
+  return Status::Ok();
+}
+
+void MetricsServer::Stop() {
+  if (ctx_ != nullptr) {
+    mg_stop(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+}  // namespace chip::node

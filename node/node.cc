@@ -1,0 +1,227 @@
+#include "node/node.h"
+
+#include <fcntl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ledger/address.h"
+
+namespace chip::node {
+
+namespace pb = ::chipledger::v1;
+
+namespace {
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, const std::string& text, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IoError(Errno("create " + tmp));
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IoError(Errno("write " + tmp));
+      ::close(fd);
+      return s;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = Status::IoError(Errno("fsync " + tmp));
+    ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IoError(Errno("rename " + path));
+  std::string dir = path.substr(0, path.find_last_of('/'));
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::string data;
+  data.resize(max_bytes + 1);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<size_t>(in.gcount()));
+  if (data.size() > max_bytes) {
+    return Status::InvalidArgument(path + " is larger than " + std::to_string(max_bytes) +
+                                   " bytes");
+  }
+  return data;
+}
+
+Status WriteNodeKey(const std::string& path, const SecretKey& key) {
+  auto seed = key.Seed();
+  nlohmann::json j = {{"address", EncodeAddress(key.Public())},
+                      {"seed_hex", ToHex(seed.data(), seed.size())}};
+  return WriteFileAtomic(path, j.dump(2) + "\n", 0600);
+}
+
+Result<SecretKey> ReadNodeKey(const std::string& path) {
+  auto text = ReadSmallFile(path, 4096);
+  if (!text.ok()) return text.status();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("seed_hex") || !j["seed_hex"].is_string() ||
+      !j.contains("address") || !j["address"].is_string()) {
+    return Status::InvalidArgument(path + ": expected {\"address\": ..., \"seed_hex\": ...}");
+  }
+  auto seed = FromHex(j["seed_hex"].get<std::string>());
+  if (!seed || seed->size() != 32)
+    return Status::InvalidArgument(path + ": seed_hex must be 64 hex digits");
+  std::array<uint8_t, 32> s;
+  std::memcpy(s.data(), seed->data(), 32);
+  SecretKey key = KeyFromSeed(s);
+  if (EncodeAddress(key.Public()) != j["address"].get<std::string>()) {
+    return Status::InvalidArgument(path + ": address does not match the key");
+  }
+  return key;
+}
+
+Status InitDataDir(const NodeConfig& config, const Genesis& genesis, const SecretKey& node_key) {
+  const std::string& dir = config.data_dir;
+  if (IsDir(dir + "/db")) return Status::AlreadyExists(dir + " already holds a chain (db/)");
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::IoError(Errno("mkdir " + dir));
+  CHIP_RETURN_IF_ERROR(WriteNodeKey(dir + "/node_key.json", node_key));
+  nlohmann::json pretty = nlohmann::json::parse(CanonicalGenesis(genesis));
+  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/genesis.json", pretty.dump(2) + "\n", 0644));
+  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.toml", DefaultConfigToml(config), 0644));
+  auto chain = Chain::Create(dir + "/db", genesis);
+  return chain.ok() ? Status::Ok() : chain.status();
+}
+
+Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& config) {
+  CHIP_RETURN_IF_ERROR(ValidateConfig(config));
+  if (!IsDir(config.data_dir)) {
+    return Status::NotFound("data directory " + config.data_dir +
+                            " does not exist (create one with `chipd init`)");
+  }
+  std::unique_ptr<Node> node(new Node());
+  node->config_ = config;
+  auto key = ReadNodeKey(config.data_dir + "/node_key.json");
+  if (!key.ok()) return key.status();
+  node->node_key_ = std::make_unique<SecretKey>(*key);
+  node->node_key_pub_ = node->node_key_->Public();
+  auto chain = Chain::Open(config.data_dir + "/db");
+  if (!chain.ok()) return chain.status();
+  node->chain_ = std::move(*chain);
+  // The genesis file beside the store must name the same chain.
+  auto genesis_text = ReadSmallFile(config.data_dir + "/genesis.json", kGenesisBytesMax);
+  if (genesis_text.ok()) {
+    auto g = ParseGenesis(*genesis_text);
+    if (!g.ok() || ChainId(*g) != node->chain_->chain_id()) {
+      return Status::FailedPrecondition(config.data_dir +
+                                        "/genesis.json belongs to another chain than db/");
+    }
+  }
+  if (node->chain_->rules().validators.count(node->node_key_pub_) == 0) {
+    return Status::FailedPrecondition("node key " + EncodeAddress(node->node_key_pub_) +
+                                      " is not a validator in this chain's genesis");
+  }
+  return node;
+}
+
+Node::~Node() { Shutdown(); }
+
+Status Node::Start() {
+  if (!config_.metrics_listen.empty()) {
+    metrics_server_ = std::make_unique<MetricsServer>(&metrics_);
+    Store* store = chain_->store();
+    metrics_.SetGaugeSource([this, store](std::string* out) {
+      std::ostringstream o;
+      pb::BlockHeader tip = sequencer_ ? sequencer_->Tip() : chain_->tip();
+      o << "# TYPE chip_height gauge\nchip_height " << tip.height() << "\n";
+      for (const char* prop : {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
+                               "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-live-data-size",
+                               "rocksdb.num-running-compactions", "rocksdb.block-cache-usage"}) {
+        if (auto v = store->IntProperty(prop)) {
+          std::string name = std::string("chip_") + prop;
+          for (auto& c : name) {
+            if (c == '.' || c == '-') c = '_';
+          }
+          o << "# TYPE " << name << " gauge\n" << name << " " << *v << "\n";
+        }
+      }
+      *out += o.str();
+    });
+    CHIP_RETURN_IF_ERROR(metrics_server_->Start(config_.metrics_listen));
+  }
+  sequencer_ = std::make_unique<Sequencer>(chain_.get(), node_key_.get(), config_, &metrics_);
+  ctx_ = std::make_unique<NodeContext>();
+  ctx_->chain = chain_.get();
+  ctx_->sequencer = sequencer_.get();
+  ctx_->metrics = &metrics_;
+  ctx_->config = config_;
+  ctx_->node_key = node_key_pub_;
+  ctx_->started = std::chrono::steady_clock::now();
+  service_ = std::make_unique<LedgerService>(ctx_.get());
+  sequencer_->Start();
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
+  builder.SetMaxSendMessageSize(64 << 20);
+  grpc::ResourceQuota quota("chipd");
+  quota.SetMaxThreads(static_cast<int>(config_.rpc_threads_max));
+  builder.SetResourceQuota(quota);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) {
+    sequencer_->Stop();
+    return Status::Unavailable("cannot listen on " + config_.listen + " (port in use?)");
+  }
+  bound_ = config_.listen.substr(0, config_.listen.rfind(':') + 1) + std::to_string(port);
+  spdlog::info("chipd serving chain {} ({}) at height {} on {}; metrics on {}",
+               chain_->genesis().chain_name, ToHex(chain_->chain_id()).substr(0, 16),
+               chain_->height(), bound_,
+               config_.metrics_listen.empty() ? "(off)" : config_.metrics_listen);
+  return Status::Ok();
+}
+
+void Node::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (ctx_) ctx_->stopping.store(true);
+  // Commit what is queued first: submitters waiting on it get their results
+  // before the server closes their calls.
+  if (sequencer_) sequencer_->Stop();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_->Wait();
+  }
+  if (metrics_server_) metrics_server_->Stop();
+  if (chain_)
+    spdlog::info("chipd stopped at height {}",
+                 sequencer_ ? sequencer_->Tip().height() : chain_->height());
+}
+
+}  // namespace chip::node

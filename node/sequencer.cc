@@ -1,0 +1,189 @@
+#include "node/sequencer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "ledger/check.h"
+
+namespace chip::node {
+
+namespace pb = ::chipledger::v1;
+
+Sequencer::Sequencer(Chain* chain, const SecretKey* producer_key, const NodeConfig& config,
+                     Metrics* metrics)
+    : chain_(chain), producer_key_(producer_key), config_(config), metrics_(metrics) {
+  tip_ = chain_->tip();
+}
+
+Sequencer::~Sequencer() { Stop(); }
+
+void Sequencer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Sequencer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  tip_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::SignedTx> txs,
+                                                             std::vector<CheckedTx> checked,
+                                                             bool atomic) {
+  CHIP_CHECK(txs.size() == checked.size());
+  CHIP_CHECK(!txs.empty());
+  for (const auto& c : checked) CHIP_CHECK(c.code == pb::RESULT_OK);
+  auto entry = std::make_unique<Entry>();
+  entry->txs = std::move(txs);
+  entry->checked = std::move(checked);
+  entry->atomic = atomic;
+  entry->arrived = std::chrono::steady_clock::now();
+  std::shared_future<SubmitOutcome> future = entry->promise.get_future().share();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("node is shutting down");
+    if (queued_txs_ + entry->txs.size() > config_.mempool_tx_max) {
+      metrics_->mempool_rejections.fetch_add(1, std::memory_order_relaxed);
+      return Status::ResourceExhausted("mempool full (" + std::to_string(queued_txs_) +
+                                       " transactions waiting); retry later");
+    }
+    queued_txs_ += entry->txs.size();
+    metrics_->mempool_depth.store(queued_txs_, std::memory_order_relaxed);
+    queue_.push_back(std::move(entry));
+  }
+  work_cv_.notify_one();
+  return future;
+}
+
+pb::BlockHeader Sequencer::Tip() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tip_;
+}
+
+size_t Sequencer::depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_txs_;
+}
+
+uint64_t Sequencer::WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  tip_cv_.wait_for(lock, timeout, [&] { return tip_.height() > height || stopping_; });
+  return tip_.height();
+}
+
+void Sequencer::Run() {
+  const auto interval = std::chrono::milliseconds(config_.block_interval_ms);
+  for (;;) {
+    std::vector<std::unique_ptr<Entry>> take;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping with nothing left to commit
+      // Wait for the block to fill or the oldest entry's interval to pass; a
+      // stop cuts the wait short but still commits what is queued.
+      auto deadline = queue_.front()->arrived + interval;
+      work_cv_.wait_until(lock, deadline,
+                          [&] { return queued_txs_ >= config_.block_tx_max || stopping_; });
+      size_t txs = 0;
+      while (!queue_.empty() && txs + queue_.front()->txs.size() <= config_.block_tx_max) {
+        txs += queue_.front()->txs.size();
+        take.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      CHIP_CHECK(!take.empty());  // an entry never exceeds block_tx_max (ValidateConfig)
+      queued_txs_ -= txs;
+      metrics_->mempool_depth.store(queued_txs_, std::memory_order_relaxed);
+    }
+    CommitBlock(std::move(take));
+  }
+}
+
+void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
+  std::vector<pb::SignedTx> txs;
+  std::vector<CheckedTx> checked;
+  std::vector<pb::AtomicRange> atomic;
+  for (auto& e : entries) {
+    if (e->atomic && e->txs.size() > 1) {
+      pb::AtomicRange r;
+      r.set_first(static_cast<uint32_t>(txs.size()));
+      r.set_count(static_cast<uint32_t>(e->txs.size()));
+      atomic.push_back(r);
+    }
+    for (size_t i = 0; i < e->txs.size(); ++i) {
+      txs.push_back(e->txs[i]);
+      checked.push_back(std::move(e->checked[i]));
+    }
+  }
+  uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  std::vector<Hash32> hashes;
+  hashes.reserve(checked.size());
+  for (const auto& c : checked) hashes.push_back(c.hash);
+
+  auto block = chain_->Produce(std::move(txs), std::move(atomic), now_ms, *producer_key_, &checked);
+  if (!block.ok()) {
+    metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("block {} not committed: {}", chain_->height() + 1, block.status().ToString());
+    for (auto& e : entries) {
+      e->promise.set_value(SubmitOutcome{
+          Status::Unavailable("block not committed: " + block.status().message()), {}});
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tip_ = block->header();
+  }
+  tip_cv_.notify_all();
+  metrics_->blocks_committed.fetch_add(1, std::memory_order_relaxed);
+
+  auto now = std::chrono::steady_clock::now();
+  const std::vector<bool> recorded_mask = RecordedMask(*block);
+  size_t index = 0;
+  uint64_t recorded = 0;
+  for (auto& e : entries) {
+    SubmitOutcome out;
+    for (size_t i = 0; i < e->txs.size(); ++i, ++index) {
+      out.results.push_back(ResultFor(*block, index, hashes[index], recorded_mask[index]));
+      metrics_->CountResult(block->results(static_cast<int>(index)));
+      if (recorded_mask[index]) ++recorded;
+    }
+    metrics_->submit_latency.Observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - e->arrived).count()));
+    e->promise.set_value(std::move(out));
+  }
+  metrics_->txs_committed.fetch_add(recorded, std::memory_order_relaxed);
+  spdlog::debug("block {} committed: {} txs", block->header().height(), index);
+}
+
+pb::TxResult Sequencer::ResultFor(const pb::Block& block, size_t index, const Hash32& hash,
+                                  bool recorded) {
+  pb::TxResult r;
+  r.set_tx_hash(AsString(hash));
+  pb::ResultCode code = block.results(static_cast<int>(index));
+  r.set_code(code);
+  if (recorded) {
+    r.set_height(block.header().height());
+    r.set_index(static_cast<uint32_t>(index));
+    r.set_block_time_ms(block.header().timestamp_ms());
+  } else if (code == pb::RESULT_ALREADY_APPLIED) {
+    // Answer with the original outcome, as for a duplicate caught before the
+    // mempool.
+    auto stored = chain_->store()->GetTx(hash);
+    if (stored.ok() && stored->has_value()) {
+      const StoredTx& s = **stored;
+      r.set_code(static_cast<pb::ResultCode>(s.location.code));
+      r.set_height(s.location.height);
+      r.set_index(s.location.index);
+      r.set_block_time_ms(s.block_time_ms);
+      r.set_already_applied(true);
+    }
+  }
+  return r;
+}
+
+}  // namespace chip::node

@@ -1,0 +1,85 @@
+// The single-node ordering seam: a bounded mempool of verified transactions
+// and the thread that cuts them into blocks, applies and commits them through
+// the Chain, and completes each waiting submitter with its result.
+//
+// A block is cut block_interval_ms after the oldest waiting entry arrived, or
+// at once when block_tx_max transactions wait. An entry (one submission) is
+// never split across blocks, so an atomic batch is one AtomicRange.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "chipledger/v1/ledger.pb.h"
+#include "ledger/chain.h"
+#include "node/config.h"
+#include "node/metrics.h"
+
+namespace chip::node {
+
+struct SubmitOutcome {
+  Status status;                                  // not OK: nothing was committed
+  std::vector<chipledger::v1::TxResult> results;  // one per submitted tx
+};
+
+class Sequencer {
+ public:
+  Sequencer(Chain* chain, const SecretKey* producer_key, const NodeConfig& config,
+            Metrics* metrics);
+  ~Sequencer();
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  void Start();
+  // Refuses new entries, commits those already queued, then stops the thread.
+  void Stop();
+
+  // Queues transactions that passed CheckTx (checked[i].code == OK).
+  // ResourceExhausted when the mempool cannot take them all; Unavailable
+  // once stopping.
+  Result<std::shared_future<SubmitOutcome>> Enqueue(std::vector<chipledger::v1::SignedTx> txs,
+                                                    std::vector<CheckedTx> checked, bool atomic);
+
+  // The last committed header (a copy: Chain itself is owned by this thread).
+  chipledger::v1::BlockHeader Tip() const;
+  // Blocks until the tip height exceeds `height` or `timeout` passes, and
+  // returns the tip height.
+  uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout);
+  size_t depth() const;
+
+ private:
+  struct Entry {
+    std::vector<chipledger::v1::SignedTx> txs;
+    std::vector<CheckedTx> checked;
+    bool atomic = false;
+    std::chrono::steady_clock::time_point arrived;
+    std::promise<SubmitOutcome> promise;
+  };
+
+  void Run();
+  void CommitBlock(std::vector<std::unique_ptr<Entry>> entries);
+  chipledger::v1::TxResult ResultFor(const chipledger::v1::Block& block, size_t index,
+                                     const Hash32& hash, bool recorded);
+
+  Chain* chain_;
+  const SecretKey* producer_key_;
+  NodeConfig config_;
+  Metrics* metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable tip_cv_;
+  std::deque<std::unique_ptr<Entry>> queue_;
+  size_t queued_txs_ = 0;
+  bool stopping_ = false;
+  chipledger::v1::BlockHeader tip_;
+  std::thread thread_;
+};
+
+}  // namespace chip::node

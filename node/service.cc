@@ -1,0 +1,433 @@
+#include "node/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "ledger/address.h"
+
+namespace chip::node {
+
+namespace pb = ::chipledger::v1;
+
+namespace {
+
+// Runs a handler body, turning a stray exception from a library into
+// INTERNAL plus a log line (our own code does not throw).
+template <typename Fn>
+grpc::Status Guard(const char* method, Metrics* metrics, Fn&& fn) {
+  grpc::Status s;
+  try {
+    s = fn();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: unexpected exception: {}", method, e.what());
+    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
+  } catch (...) {
+    spdlog::error("{}: unexpected exception", method);
+    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
+  }
+  if (!s.ok()) metrics->rpc_errors.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+grpc::Status Invalid(const std::string& m) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
+}
+
+// A 32-byte key or hash from a request field.
+std::optional<Hash32> Key32(const std::string& bytes) { return ToHash32(bytes); }
+
+pb::ReservationInfo ToInfo(const Hash32& id, const Reservation& r) {
+  pb::ReservationInfo info;
+  info.set_id(AsString(id));
+  info.set_payer(AsString(r.payer));
+  info.set_provider(AsString(r.provider));
+  info.set_amount_ucu(r.amount_ucu);
+  info.set_held_ucu(r.held_ucu);
+  info.set_settled_ucu(r.settled_ucu);
+  info.set_created_height(r.created_height);
+  info.set_expires_at_ms(r.expires_at_ms);
+  info.set_status(static_cast<pb::ReservationInfo::Status>(r.status));
+  return info;
+}
+
+pb::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied) {
+  pb::TxResult r;
+  r.set_tx_hash(AsString(hash));
+  r.set_code(static_cast<pb::ResultCode>(s.location.code));
+  r.set_height(s.location.height);
+  r.set_index(s.location.index);
+  r.set_block_time_ms(s.block_time_ms);
+  r.set_already_applied(already_applied);
+  return r;
+}
+
+// History cursors are the hex of height (8 bytes) || index (4 bytes) of the
+// last item returned; opaque to clients.
+std::string EncodeCursor(uint64_t height, uint32_t index) {
+  std::string raw;
+  PutU64(&raw, height);
+  PutU32(&raw, index);
+  return ToHex(raw);
+}
+
+std::optional<std::pair<uint64_t, uint32_t>> DecodeCursor(const std::string& cursor) {
+  if (cursor.size() != 24) return std::nullopt;
+  auto raw = FromHex(cursor);
+  if (!raw) return std::nullopt;
+  std::string_view in(*raw);
+  uint64_t h = 0;
+  uint32_t i = 0;
+  if (!GetU64(&in, &h) || !GetU32(&in, &i)) return std::nullopt;
+  return std::make_pair(h, i);
+}
+
+Result<uint32_t> PageSize(uint32_t requested) {
+  if (requested == 0) return kPageSizeDefault;
+  if (requested > kPageSizeMax) {
+    return Status::InvalidArgument("page_size must be 1.." + std::to_string(kPageSizeMax));
+  }
+  return requested;
+}
+
+}  // namespace
+
+grpc::Status ToGrpc(const Status& s) {
+  using C = Status::Code;
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case C::kOk:
+      return grpc::Status::OK;
+    case C::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case C::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case C::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case C::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case C::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case C::kUnavailable:
+    case C::kIoError:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case C::kCorruption:
+      code = grpc::StatusCode::DATA_LOSS;
+      break;
+    case C::kInternal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+grpc::Status LedgerService::SubmitAndWait(grpc::ServerContext* context,
+                                          std::vector<pb::SignedTx> txs,
+                                          std::vector<CheckedTx> checked, bool atomic,
+                                          std::vector<pb::TxResult>* results) {
+  if (ctx_->stopping.load())
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down");
+  auto future = ctx_->sequencer->Enqueue(std::move(txs), std::move(checked), atomic);
+  if (!future.ok()) return ToGrpc(future.status());
+  // Wait in slices so a cancelled client frees its thread promptly. The
+  // transaction may still commit after a cancel: resubmitting it is safe.
+  while (future->wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "cancelled while waiting for the block; the transaction may still "
+                          "commit: resubmit it to learn its result");
+    }
+  }
+  const SubmitOutcome& outcome = future->get();
+  if (!outcome.status.ok()) return ToGrpc(outcome.status);
+  *results = outcome.results;
+  return grpc::Status::OK;
+}
+
+grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::SubmitTxRequest* req,
+                                     pb::SubmitTxResponse* resp) {
+  return Guard("SubmitTx", ctx_->metrics, [&]() -> grpc::Status {
+    if (!req->has_tx()) return Invalid("tx is required");
+    CheckedTx checked = CheckTx(req->tx(), ctx_->chain->chain_id());
+    if (checked.code != pb::RESULT_OK) {
+      ctx_->metrics->CountResult(checked.code);
+      pb::TxResult* r = resp->mutable_result();
+      if (checked.code != pb::RESULT_TX_TOO_LARGE) r->set_tx_hash(AsString(checked.hash));
+      r->set_code(checked.code);
+      return grpc::Status::OK;
+    }
+    auto stored = ctx_->chain->store()->GetTx(checked.hash);
+    if (!stored.ok()) return ToGrpc(stored.status());
+    if (stored->has_value()) {
+      *resp->mutable_result() = FromStored(checked.hash, **stored, true);
+      return grpc::Status::OK;
+    }
+    std::vector<pb::TxResult> results;
+    std::vector<CheckedTx> list;
+    list.push_back(std::move(checked));
+    grpc::Status s = SubmitAndWait(context, {req->tx()}, std::move(list), false, &results);
+    if (!s.ok()) return s;
+    *resp->mutable_result() = results.at(0);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
+                                        const pb::SubmitBatchRequest* req,
+                                        pb::SubmitBatchResponse* resp) {
+  return Guard("SubmitBatch", ctx_->metrics, [&]() -> grpc::Status {
+    const size_t n = static_cast<size_t>(req->txs_size());
+    if (n == 0) return Invalid("txs is empty");
+    if (n > ctx_->config.submit_batch_tx_max) {
+      return Invalid("batch has " + std::to_string(n) + " transactions; the maximum is " +
+                     std::to_string(ctx_->config.submit_batch_tx_max));
+    }
+    std::vector<pb::TxResult> results(n);
+    std::vector<CheckedTx> checked(n);
+    bool any_stateless_failure = false;
+    for (size_t i = 0; i < n; ++i) {
+      checked[i] = CheckTx(req->txs(static_cast<int>(i)), ctx_->chain->chain_id());
+      if (checked[i].code != pb::RESULT_TX_TOO_LARGE) {
+        results[i].set_tx_hash(AsString(checked[i].hash));
+      }
+      if (checked[i].code != pb::RESULT_OK) {
+        results[i].set_code(checked[i].code);
+        ctx_->metrics->CountResult(checked[i].code);
+        any_stateless_failure = true;
+      }
+    }
+    if (req->atomic() && any_stateless_failure) {
+      // The whole batch fails before it reaches a block.
+      for (size_t i = 0; i < n; ++i) {
+        if (checked[i].code == pb::RESULT_OK) results[i].set_code(pb::RESULT_ATOMIC_BATCH_FAILED);
+      }
+      for (auto& r : results) *resp->add_results() = r;
+      return grpc::Status::OK;
+    }
+    std::vector<pb::SignedTx> queue_txs;
+    std::vector<CheckedTx> queue_checked;
+    std::vector<size_t> slots;
+    for (size_t i = 0; i < n; ++i) {
+      if (checked[i].code != pb::RESULT_OK) continue;
+      if (!req->atomic()) {
+        auto stored = ctx_->chain->store()->GetTx(checked[i].hash);
+        if (!stored.ok()) return ToGrpc(stored.status());
+        if (stored->has_value()) {
+          results[i] = FromStored(checked[i].hash, **stored, true);
+          continue;
+        }
+      }
+      queue_txs.push_back(req->txs(static_cast<int>(i)));
+      queue_checked.push_back(std::move(checked[i]));
+      slots.push_back(i);
+    }
+    if (!queue_txs.empty()) {
+      std::vector<pb::TxResult> committed;
+      grpc::Status s = SubmitAndWait(context, std::move(queue_txs), std::move(queue_checked),
+                                     req->atomic(), &committed);
+      if (!s.ok()) return s;
+      for (size_t k = 0; k < slots.size(); ++k) results[slots[k]] = committed.at(k);
+    }
+    for (auto& r : results) *resp->add_results() = r;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetTx(grpc::ServerContext*, const pb::GetTxRequest* req,
+                                  pb::GetTxResponse* resp) {
+  return Guard("GetTx", ctx_->metrics, [&]() -> grpc::Status {
+    auto hash = Key32(req->tx_hash());
+    if (!hash) return Invalid("tx_hash must be 32 bytes");
+    auto stored = ctx_->chain->store()->GetTx(*hash);
+    if (!stored.ok()) return ToGrpc(stored.status());
+    if (!stored->has_value()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no transaction " + ToHex(*hash));
+    }
+    *resp->mutable_tx() = (*stored)->tx;
+    *resp->mutable_result() = FromStored(*hash, **stored, false);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetAccount(grpc::ServerContext*, const pb::GetAccountRequest* req,
+                                       pb::GetAccountResponse* resp) {
+  return Guard("GetAccount", ctx_->metrics, [&]() -> grpc::Status {
+    auto key = Key32(req->account());
+    if (!key) return Invalid("account must be a 32-byte public key");
+    Store* store = ctx_->chain->store();
+    auto account = store->ReadAccount(*key);
+    if (!account.ok()) return ToGrpc(account.status());
+    if (!account->has_value()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "account " + EncodeAddress(*key) + " has never been credited");
+    }
+    resp->set_account(AsString(*key));
+    resp->set_exists(true);
+    resp->set_balance_ucu((*account)->balance_ucu);
+    resp->set_held_as_payer_ucu((*account)->held_as_payer_ucu);
+    resp->set_held_as_provider_ucu((*account)->held_as_provider_ucu);
+    auto open = store->OpenReservations(*key, kOpenReservationsListed + 1);
+    if (!open.ok()) return ToGrpc(open.status());
+    for (size_t i = 0; i < open->size() && i < kOpenReservationsListed; ++i) {
+      auto r = store->ReadReservation((*open)[i].id);
+      if (!r.ok()) return ToGrpc(r.status());
+      if (r->has_value()) *resp->add_open_reservations() = ToInfo((*open)[i].id, **r);
+    }
+    resp->set_open_reservations_truncated(open->size() > kOpenReservationsListed);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetReservation(grpc::ServerContext*,
+                                           const pb::GetReservationRequest* req,
+                                           pb::GetReservationResponse* resp) {
+  return Guard("GetReservation", ctx_->metrics, [&]() -> grpc::Status {
+    auto id = Key32(req->id());
+    if (!id) return Invalid("id must be 32 bytes");
+    auto r = ctx_->chain->store()->ReadReservation(*id);
+    if (!r.ok()) return ToGrpc(r.status());
+    if (!r->has_value())
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no reservation " + ToHex(*id));
+    *resp->mutable_reservation() = ToInfo(*id, **r);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHistoryRequest* req,
+                                        pb::ListHistoryResponse* resp) {
+  return Guard("ListHistory", ctx_->metrics, [&]() -> grpc::Status {
+    auto key = Key32(req->account());
+    if (!key) return Invalid("account must be a 32-byte public key");
+    auto page = PageSize(req->page_size());
+    if (!page.ok()) return ToGrpc(page.status());
+    std::optional<std::pair<uint64_t, uint32_t>> before;
+    if (!req->cursor().empty()) {
+      before = DecodeCursor(req->cursor());
+      if (!before) return Invalid("bad cursor: pass next_cursor from a previous response");
+    }
+    Store* store = ctx_->chain->store();
+    // One more than asked tells whether another page exists.
+    auto entries = store->History(*key, before, *page + 1);
+    if (!entries.ok()) return ToGrpc(entries.status());
+    for (size_t i = 0; i < entries->size() && i < *page; ++i) {
+      const HistoryEntry& e = (*entries)[i];
+      auto stored = store->GetTx(e.tx_hash);
+      if (!stored.ok()) return ToGrpc(stored.status());
+      if (!stored->has_value())
+        return grpc::Status(grpc::StatusCode::DATA_LOSS, "history entry without transaction");
+      pb::HistoryItem* item = resp->add_items();
+      item->set_tx_hash(AsString(e.tx_hash));
+      item->set_height(e.height);
+      item->set_index(e.index);
+      item->set_code(static_cast<pb::ResultCode>((*stored)->location.code));
+      item->set_block_time_ms((*stored)->block_time_ms);
+      *item->mutable_tx() = (*stored)->tx;
+    }
+    if (entries->size() > *page) {
+      const HistoryEntry& last = (*entries)[*page - 1];
+      resp->set_next_cursor(EncodeCursor(last.height, last.index));
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetBlock(grpc::ServerContext*, const pb::GetBlockRequest* req,
+                                     pb::GetBlockResponse* resp) {
+  return Guard("GetBlock", ctx_->metrics, [&]() -> grpc::Status {
+    uint64_t tip = ctx_->sequencer->Tip().height();
+    if (req->height() > tip) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no block " + std::to_string(req->height()) +
+                                                           "; the tip is " + std::to_string(tip));
+    }
+    auto block = ctx_->chain->store()->GetBlock(req->height());
+    if (!block.ok()) return ToGrpc(block.status());
+    if (!block->has_value()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such block");
+    resp->set_block_hash(AsString(BlockHash((*block)->header())));
+    *resp->mutable_block() = std::move(**block);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::ListBlocks(grpc::ServerContext*, const pb::ListBlocksRequest* req,
+                                       pb::ListBlocksResponse* resp) {
+  return Guard("ListBlocks", ctx_->metrics, [&]() -> grpc::Status {
+    auto page = PageSize(req->page_size());
+    if (!page.ok()) return ToGrpc(page.status());
+    uint64_t tip = ctx_->sequencer->Tip().height();
+    uint64_t end = req->before_height() == 0 ? tip + 1 : std::min(req->before_height(), tip + 1);
+    for (uint64_t h = end; h > 0 && resp->blocks_size() < static_cast<int>(*page); --h) {
+      auto block = ctx_->chain->store()->GetBlock(h - 1);
+      if (!block.ok()) return ToGrpc(block.status());
+      if (!block->has_value()) break;
+      pb::BlockSummary* s = resp->add_blocks();
+      *s->mutable_header() = (*block)->header();
+      s->set_block_hash(AsString(BlockHash((*block)->header())));
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::StreamBlocks(grpc::ServerContext* context,
+                                         const pb::StreamBlocksRequest* req,
+                                         grpc::ServerWriter<pb::StreamBlocksResponse>* writer) {
+  return Guard("StreamBlocks", ctx_->metrics, [&]() -> grpc::Status {
+    if (ctx_->streams.fetch_add(1) >= ctx_->config.streams_max) {
+      ctx_->streams.fetch_sub(1);
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "too many block streams (" + std::to_string(ctx_->config.streams_max) + ")");
+    }
+    struct Release {
+      std::atomic<uint32_t>* n;
+      ~Release() { n->fetch_sub(1); }
+    } release{&ctx_->streams};
+    uint64_t next = req->from_height();
+    while (!context->IsCancelled() && !ctx_->stopping.load()) {
+      uint64_t tip = ctx_->sequencer->Tip().height();
+      if (next > tip) {
+        ctx_->sequencer->WaitForHeightAbove(tip, std::chrono::milliseconds(250));
+        continue;
+      }
+      auto block = ctx_->chain->store()->GetBlock(next);
+      if (!block.ok()) return ToGrpc(block.status());
+      if (!block->has_value()) return grpc::Status(grpc::StatusCode::DATA_LOSS, "missing block");
+      pb::StreamBlocksResponse msg;
+      msg.set_block_hash(AsString(BlockHash((*block)->header())));
+      *msg.mutable_block() = std::move(**block);
+      if (!writer->Write(msg)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      ++next;
+    }
+    if (ctx_->stopping.load())
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down");
+    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  });
+}
+
+grpc::Status LedgerService::GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
+                                      pb::GetStatusResponse* resp) {
+  return Guard("GetStatus", ctx_->metrics, [&]() -> grpc::Status {
+    pb::BlockHeader tip = ctx_->sequencer->Tip();
+    resp->set_chain_id(AsString(ctx_->chain->chain_id()));
+    resp->set_chain_name(ctx_->chain->genesis().chain_name);
+    resp->set_height(tip.height());
+    resp->set_tip_hash(AsString(BlockHash(tip)));
+    resp->set_state_digest(tip.state_digest());
+    resp->set_tip_time_ms(tip.timestamp_ms());
+    resp->set_node_key(AsString(ctx_->node_key));
+    resp->set_version(CHIPLEDGER_VERSION);
+    resp->set_uptime_ms(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - ctx_->started)
+                                                  .count()));
+    resp->set_mempool_depth(static_cast<uint32_t>(ctx_->sequencer->depth()));
+    resp->set_genesis_json(ctx_->chain->genesis_json());
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace chip::node

@@ -1,0 +1,171 @@
+// Integration-test harness: real chipd processes on free loopback ports in
+// temporary directories, driven by the real chip binary. Nothing is mocked.
+#pragma once
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../test_util.h"
+
+namespace chip::itest {
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) std::abort();
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Starts `path args...` with stdout/stderr to `log_path`, stdin from
+// /dev/null, in its own session (so it has no terminal to prompt on).
+inline pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env, const std::string& log_path,
+                   const std::string& err_path) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::setsid();
+  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  int in = ::open("/dev/null", O_RDONLY);
+  int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(in, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(path.c_str(), argv.data());
+  ::_exit(127);
+}
+
+// Waits up to `timeout` for pid to exit; returns its exit code, or -1 (and
+// kills it) on timeout; a signal death returns 128 + signal.
+inline int WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+  nlohmann::json Json() const {
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    return j;
+  }
+};
+
+// A dev node (chipd dev) with its own data dir, wallet and ports.
+class DevNode {
+ public:
+  DevNode() : port_(FreePort()), metrics_port_(FreePort()) {}
+  ~DevNode() { Stop(); }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
+  std::string wallet() const { return dir_.Sub("wallet"); }
+  std::string data_dir() const { return dir_.Sub("chain"); }
+  std::string log() const { return ReadFile(dir_.Sub("chipd.err")); }
+  const test::TempDir& dir() const { return dir_; }
+
+  // Starts (or restarts) chipd dev and waits until `chip status` answers.
+  bool Start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "dev",      "--data-dir", data_dir(),         "--wallet",        wallet(),
+        "--listen", address(),    "--metrics-listen", metrics_address(), "--block-interval-ms",
+        "5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = Spawn(CHIPD_PATH, args, {}, dir_.Sub("chipd.out"), dir_.Sub("chipd.err"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Chip({"status"}).code == 0) return true;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  // SIGTERM and wait; returns chipd's exit code.
+  int Stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int code = WaitExit(pid_, std::chrono::seconds(30));
+    pid_ = -1;
+    return code;
+  }
+
+  // Runs the chip CLI against this node and wallet.
+  Run Chip(std::vector<std::string> args, std::map<std::string, std::string> env = {}) const {
+    std::vector<std::string> full = {"--node", address(), "--wallet", wallet()};
+    full.insert(full.end(), args.begin(), args.end());
+    if (env.count("CHIP_PASSPHRASE") == 0) env["CHIP_PASSPHRASE"] = "test passphrase";
+    std::string out = dir_.Sub("chip.out"), err = dir_.Sub("chip.err");
+    pid_t pid = Spawn(CHIP_PATH, full, env, out, err);
+    Run r;
+    r.code = WaitExit(pid, std::chrono::seconds(60));
+    r.out = ReadFile(out);
+    r.err = ReadFile(err);
+    return r;
+  }
+  // chip ... --json, parsed; fails the test on bad JSON.
+  nlohmann::json ChipJson(std::vector<std::string> args, int expect_code = 0) const {
+    args.push_back("--json");
+    Run r = Chip(args);
+    INFO("chip " << args[0] << " -> " << r.code << "\nout: " << r.out << "\nerr: " << r.err);
+    REQUIRE(r.code == expect_code);
+    auto j = r.Json();
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+  }
+
+ private:
+  test::TempDir dir_;
+  int port_;
+  int metrics_port_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace chip::itest

@@ -1,0 +1,176 @@
+// End-to-end: a real chipd dev node driven by the real chip binary.
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+
+using namespace chip;
+using namespace chip::itest;
+using nlohmann::json;
+
+namespace {
+
+uint64_t Ucu(const json& balance, const char* field) {
+  return balance[field]["ucu"].get<uint64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("a new user moves compute credits with chip against chipd dev", "[integration][cli]") {
+  DevNode node;
+  REQUIRE(node.Start());
+
+  // Keys: the dev key exists (funded issuer); make two more.
+  json keys = node.ChipJson({"keys", "list"});
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0]["name"] == "dev");
+  CHECK(keys[0]["protected"] == false);
+  node.ChipJson({"keys", "new", "alice"});
+  node.ChipJson({"keys", "new", "bob"});
+  std::string bob_addr = node.ChipJson({"keys", "show", "bob"})["address"];
+  CHECK(node.ChipJson({"balance", "dev"})["balance"]["cu"] == "1000000.000000");
+
+  // mint (dev is an issuer), send in three amount notations.
+  CHECK(node.ChipJson({"mint", "alice", "100"})["code"] == "OK");
+  CHECK(node.ChipJson({"send", "bob", "2.5CU", "--from", "alice"})["code"] == "OK");
+  CHECK(node.ChipJson({"send", bob_addr, "500000uCU", "--from", "alice"})["code"] == "OK");
+  json alice = node.ChipJson({"balance", "alice"});
+  CHECK(Ucu(alice, "balance") == 97'000'000);
+  CHECK(Ucu(node.ChipJson({"balance", bob_addr}), "balance") == 3'000'000);
+
+  // A rejected transaction: its own exit code and result code.
+  json rejected = node.ChipJson({"send", "alice", "50", "--from", "bob"}, 3);
+  CHECK(rejected["code"] == "INSUFFICIENT_FUNDS");
+  // A mistyped address never reaches the node.
+  std::string typo = bob_addr;
+  typo[20] = typo[20] == 'a' ? 'b' : 'a';
+  Run bad = node.Chip({"send", typo, "1", "--from", "alice"});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("checksum") != std::string::npos);
+
+  // Escrow for a compute job: reserve, metered settles, final settle.
+  json res = node.ChipJson({"reserve", "bob", "10", "--from", "alice", "--timeout", "1h"});
+  REQUIRE(res["code"] == "OK");
+  std::string id = res["reservation_id"];
+  alice = node.ChipJson({"balance", "alice"});
+  CHECK(Ucu(alice, "balance") == 87'000'000);
+  CHECK(Ucu(alice, "held_as_payer") == 10'000'000);
+  REQUIRE(alice["open_reservations"].size() == 1);
+  CHECK(alice["open_reservations"][0]["id"] == id);
+  CHECK(node.ChipJson({"settle", id, "1.5", "--from", "bob"})["code"] == "OK");
+  CHECK(node.ChipJson({"settle", id, "2", "--from", "bob"})["code"] == "OK");
+  CHECK(node.ChipJson({"settle", id, "7", "--from", "bob"}, 3)["code"] == "SETTLE_EXCEEDS_HELD");
+  CHECK(node.ChipJson({"settle", id, "1", "--from", "alice"}, 3)["code"] == "NOT_PROVIDER");
+  CHECK(node.ChipJson({"settle", id, "0.5", "--final", "--from", "bob"})["code"] == "OK");
+  CHECK(node.ChipJson({"settle", id, "0.1", "--from", "bob"}, 3)["code"] == "RESERVATION_CLOSED");
+  alice = node.ChipJson({"balance", "alice"});
+  CHECK(Ucu(alice, "balance") == 87'000'000 + 6'000'000);  // 10 held, 4 used
+  CHECK(Ucu(alice, "held_as_payer") == 0);
+  CHECK(Ucu(node.ChipJson({"balance", "bob"}), "balance") == 3'000'000 + 4'000'000);
+
+  // Release returns everything.
+  std::string id2 = node.ChipJson(
+      {"reserve", "bob", "5", "--from", "alice", "--timeout", "1h"})["reservation_id"];
+  CHECK(node.ChipJson({"release", id2, "--from", "bob"})["code"] == "OK");
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 93'000'000);
+
+  // Expiry: a reservation with a 1 s timeout is released automatically by the
+  // first block after it expires, and can no longer be settled.
+  std::string id3 = node.ChipJson(
+      {"reserve", "bob", "3", "--from", "alice", "--timeout", "1s"})["reservation_id"];
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 90'000'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  CHECK(node.ChipJson({"settle", id3, "1", "--from", "bob"}, 3)["code"] == "RESERVATION_EXPIRED");
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 93'000'000);
+
+  // A replayed transaction: signed once, submitted twice, applied once.
+  json signed_tx = node.ChipJson({"send", "bob", "1", "--from", "alice", "--sign-only"});
+  std::string hex = signed_tx["tx_hex"];
+  json first = node.ChipJson({"submit", hex});
+  json again = node.ChipJson({"submit", hex});
+  CHECK(first["code"] == "OK");
+  CHECK(first["already_applied"] == false);
+  CHECK(again["code"] == "OK");
+  CHECK(again["already_applied"] == true);
+  CHECK(again["height"] == first["height"]);
+  CHECK(again["index"] == first["index"]);
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 92'000'000);
+
+  // An atomic batch whose second transfer overdraws fails as a whole.
+  std::string batch = node.dir().Sub("batch.json");
+  {
+    std::ofstream f(batch);
+    f << R"([{"op":"send","to":"bob","amount":"1"},{"op":"send","to":"bob","amount":"1000"}])";
+  }
+  json b = node.ChipJson({"batch", batch, "--atomic", "--from", "alice"}, 3);
+  REQUIRE(b["results"].size() == 2);
+  CHECK(b["results"][0]["code"] == "ATOMIC_BATCH_FAILED");
+  CHECK(b["results"][1]["code"] == "INSUFFICIENT_FUNDS");
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 92'000'000);
+  // The same operations without --atomic: the first applies.
+  b = node.ChipJson({"batch", batch, "--from", "alice"}, 3);
+  CHECK(b["results"][0]["code"] == "OK");
+  CHECK(Ucu(node.ChipJson({"balance", "alice"}), "balance") == 91'000'000);
+
+  // History pages with a cursor, newest first, and nothing is lost.
+  json page1 = node.ChipJson({"history", "alice", "--limit", "3"});
+  REQUIRE(page1["items"].size() == 3);
+  REQUIRE_FALSE(page1["next_cursor"].get<std::string>().empty());
+  json page2 =
+      node.ChipJson({"history", "alice", "--limit", "3", "--cursor", page1["next_cursor"]});
+  REQUIRE(page2["items"].size() == 3);
+  CHECK(page1["items"][2]["height"].get<uint64_t>() >= page2["items"][0]["height"].get<uint64_t>());
+  json everything = node.ChipJson({"history", "alice", "--all", "--limit", "4"});
+  size_t alice_txs = everything["items"].size();
+  CHECK(alice_txs >= 14);
+  CHECK(node.ChipJson({"history", "alice", "--cursor", "zz"}, 2).contains("error"));
+
+  // Restart: every balance and history survives.
+  json before_status = node.ChipJson({"status"});
+  json before_alice = node.ChipJson({"balance", "alice"});
+  json before_bob = node.ChipJson({"balance", "bob"});
+  REQUIRE(node.Stop() == 0);
+  CHECK(node.Chip({"status"}).code == 4);  // unreachable while stopped
+  REQUIRE(node.Start());
+  json after_status = node.ChipJson({"status"});
+  CHECK(after_status["height"] == before_status["height"]);
+  CHECK(after_status["tip_hash"] == before_status["tip_hash"]);
+  CHECK(after_status["state_digest"] == before_status["state_digest"]);
+  CHECK(node.ChipJson({"balance", "alice"}) == before_alice);
+  CHECK(node.ChipJson({"balance", "bob"}) == before_bob);
+  CHECK(node.ChipJson({"history", "alice", "--all", "--limit", "4"})["items"].size() == alice_txs);
+  // And it keeps going.
+  CHECK(node.ChipJson({"send", "bob", "1", "--from", "alice"})["code"] == "OK");
+  json tx_hash = node.ChipJson({"send", "bob", "1", "--from", "alice"})["tx_hash"];
+  json shown = node.ChipJson({"tx", tx_hash});
+  CHECK(shown["body"]["kind"] == "transfer");
+  CHECK(shown["body"]["amount"]["ucu"] == 1'000'000);
+  CHECK(node.ChipJson({"blocks", "--limit", "2"}).size() == 2);
+}
+
+TEST_CASE("wallet errors and unreachable nodes have their own exit codes", "[integration][cli]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "carol"});
+  Run wrong = node.Chip({"send", "dev", "1", "--from", "carol"}, {{"CHIP_PASSPHRASE", "nope"}});
+  CHECK(wrong.code == 5);
+  CHECK(wrong.err.find("wrong passphrase for key 'carol'") != std::string::npos);
+  Run missing = node.Chip({"balance", "nobody"});
+  CHECK(missing.code == 5);
+  Run usage = node.Chip({"send", "carol"});
+  CHECK(usage.code == 2);
+  Run amount = node.Chip({"send", "carol", "1.0000001"});
+  CHECK(amount.code == 2);
+  CHECK(amount.err.find("six decimals") != std::string::npos);
+  Run duplicate = node.Chip({"keys", "new", "carol"});
+  CHECK(duplicate.code == 5);
+  // Secrets appear only when asked for.
+  Run exported = node.Chip({"keys", "export", "carol"});
+  CHECK(exported.code == 0);
+  CHECK(exported.out.size() == 65);  // 64 hex + newline
+  Run shown = node.Chip({"keys", "show", "carol"});
+  CHECK(shown.out.find(exported.out.substr(0, 64)) == std::string::npos);
+  node.Stop();
+  Run down = node.Chip({"status"});
+  CHECK(down.code == 4);
+  CHECK(down.err.find("cannot reach node") != std::string::npos);
+}
