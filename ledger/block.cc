@@ -30,6 +30,8 @@ std::string BlockSigningMessage(const pb::BlockHeader& h) {
   PutField32(&m, h.txs_hash());
   PutField32(&m, h.results_hash());
   PutField32(&m, h.state_digest());
+  PutU64(&m, h.tree_size());
+  PutField32(&m, h.tree_root());
   return m;
 }
 

@@ -14,7 +14,8 @@ namespace chip {
 namespace pb = ::chipledger::v1;
 
 // "chipledger/block/v1" || height || prev_hash || timestamp_ms || producer ||
-// tx_count || txs_hash || results_hash || state_digest (fixed widths, BE).
+// tx_count || txs_hash || results_hash || state_digest || tree_size ||
+// tree_root (fixed widths, BE).
 std::string BlockSigningMessage(const pb::BlockHeader& h);
 Hash32 BlockHash(const pb::BlockHeader& h);
 

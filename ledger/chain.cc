@@ -45,7 +45,10 @@ Result<std::unique_ptr<Chain>> Chain::Create(const std::string& path, const Gene
   StageGenesisState(genesis, outcome.changes.get());
   outcome.changes_hash = outcome.changes->ChangesHash();
   h->set_state_digest(AsString(NextStateDigest(chain->rules_.chain_id, outcome.changes_hash)));
-  CHIP_RETURN_IF_ERROR(chain->CommitWithTip(block, outcome, {{kGenesisKey, chain->genesis_json_}}));
+  h->set_tree_size(0);
+  h->set_tree_root(AsString(MerkleEmptyRoot()));
+  CHIP_RETURN_IF_ERROR(
+      chain->CommitWithTip(block, outcome, LogAppend{}, {{kGenesisKey, chain->genesis_json_}}));
   return chain;
 }
 
@@ -69,15 +72,39 @@ Result<std::unique_ptr<Chain>> Chain::Open(const std::string& path, StoreOptions
   if (!tip->has_value() || !chain->tip_.ParseFromString(**tip)) {
     return Status::Corruption("store has no valid tip");
   }
+  // The history log's right edge: O(log n) stored nodes.
+  Store* db = chain->store_.get();
+  auto frontier = MerkleFrontier::Load(
+      chain->tip_.tree_size(), [db](uint8_t l, uint64_t i) { return db->ReadMerkleNode(l, i); });
+  if (!frontier.ok()) return Status::Corruption("history log: " + frontier.status().message());
+  if (AsString(frontier->Root()) != chain->tip_.tree_root()) {
+    return Status::Corruption("history log root does not match the tip header");
+  }
+  chain->frontier_ = std::move(*frontier);
   return chain;
 }
 
+LogAppend Chain::ExtendLog(const pb::Block& block, MerkleFrontier* frontier) const {
+  LogAppend log;
+  log.first_leaf = frontier->size();
+  const std::vector<bool> mask = RecordedMask(block);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    if (!mask[i]) continue;
+    const pb::SignedTx& tx = block.txs(static_cast<int>(i));
+    std::string leaf = LeafData(TxHash(rules_.chain_id, tx.body()), block.header().height(),
+                                static_cast<uint32_t>(i), block.results(static_cast<int>(i)));
+    frontier->Append(MerkleLeafHash(leaf), &log.nodes);
+  }
+  return log;
+}
+
 Status Chain::CommitWithTip(const pb::Block& block, const BlockOutcome& outcome,
+                            const LogAppend& log,
                             std::vector<std::pair<std::string, std::string>> meta) {
   std::string tip_bytes;
   CHIP_CHECK(block.header().SerializeToString(&tip_bytes));
   meta.emplace_back(kTipKey, tip_bytes);
-  CHIP_RETURN_IF_ERROR(store_->CommitBlock(block, outcome, meta));
+  CHIP_RETURN_IF_ERROR(store_->CommitBlock(block, outcome, log, meta));
   tip_ = block.header();
   return Status::Ok();
 }
@@ -110,8 +137,13 @@ Result<pb::Block> Chain::Produce(std::vector<pb::SignedTx> txs, std::vector<pb::
   h->set_results_hash(AsString(ResultsHash(block)));
   Hash32 prev_digest = *ToHash32(tip_.state_digest());
   h->set_state_digest(AsString(NextStateDigest(prev_digest, outcome->changes_hash)));
+  MerkleFrontier frontier = frontier_;
+  LogAppend log = ExtendLog(block, &frontier);
+  h->set_tree_size(frontier.size());
+  h->set_tree_root(AsString(frontier.Root()));
   SignHeader(producer, h);
-  CHIP_RETURN_IF_ERROR(CommitWithTip(block, *outcome, {}));
+  CHIP_RETURN_IF_ERROR(CommitWithTip(block, *outcome, log, {}));
+  frontier_ = std::move(frontier);
   return block;
 }
 
@@ -176,7 +208,14 @@ Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* check
   if (h.state_digest() != AsString(digest)) {
     return Status::InvalidArgument(at + "state digest differs on re-execution");
   }
-  return CommitWithTip(block, *outcome, {});
+  MerkleFrontier frontier = frontier_;
+  LogAppend log = ExtendLog(block, &frontier);
+  if (h.tree_size() != frontier.size() || h.tree_root() != AsString(frontier.Root())) {
+    return Status::InvalidArgument(at + "history log size or root differs on re-execution");
+  }
+  CHIP_RETURN_IF_ERROR(CommitWithTip(block, *outcome, log, {}));
+  frontier_ = std::move(frontier);
+  return Status::Ok();
 }
 
 }  // namespace chip

@@ -52,7 +52,10 @@ class Chain {
 
  private:
   Chain() = default;
-  Status CommitWithTip(const pb::Block& block, const BlockOutcome& outcome,
+  // Appends the block's recorded transactions to a copy of the history log
+  // frontier; the caller installs it once the block is committed.
+  LogAppend ExtendLog(const pb::Block& block, MerkleFrontier* frontier) const;
+  Status CommitWithTip(const pb::Block& block, const BlockOutcome& outcome, const LogAppend& log,
                        std::vector<std::pair<std::string, std::string>> meta);
 
   std::unique_ptr<Store> store_;
@@ -60,6 +63,7 @@ class Chain {
   std::string genesis_json_;
   ChainRules rules_;
   pb::BlockHeader tip_;
+  MerkleFrontier frontier_;  // history log after tip_
 };
 
 }  // namespace chip

@@ -21,7 +21,8 @@ const std::vector<std::string>& ColumnFamilyNames() {
                                                  "issuers",
                                                  "txs",
                                                  "history",
-                                                 "blocks"};
+                                                 "blocks",
+                                                 "merkle"};
   return names;
 }
 
@@ -30,6 +31,13 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
   if (s.IsNoSpace()) return Status::ResourceExhausted(what + ": disk full: " + s.ToString());
   return Status::IoError(what + ": " + s.ToString());
+}
+
+std::string MerkleKey(uint8_t level, uint64_t index) {
+  std::string k;
+  PutU8(&k, level);
+  PutU64(&k, index);
+  return k;
 }
 
 std::string HeightKey(uint64_t height) {
@@ -87,6 +95,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   store->txs_ = h[6];
   store->history_ = h[7];
   store->blocks_ = h[8];
+  store->merkle_ = h[9];
   return store;
 }
 
@@ -172,7 +181,7 @@ std::optional<Reservation> Store::GetReservation(const Hash32& id) {
 std::optional<TxLocation> Store::GetTxLocation(const Hash32& tx_hash) {
   auto v = Read(txs_, AsString(tx_hash));
   if (!v) return std::nullopt;
-  if (v->size() < 24) {
+  if (v->size() < 32) {
     NoteError(Status::Corruption("bad transaction record"));
     return std::nullopt;
   }
@@ -225,7 +234,19 @@ Result<std::optional<std::string>> Store::GetMeta(const std::string& key) {
   return std::optional<std::string>(std::move(value));
 }
 
-Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome,
+Result<Hash32> Store::ReadMerkleNode(uint8_t level, uint64_t index) {
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(merkle_, MerkleKey(level, index), &v));
+  if (!v) {
+    return Status::NotFound("history log node " + std::to_string(level) + "/" +
+                            std::to_string(index));
+  }
+  auto h = ToHash32(*v);
+  if (!h) return Status::Corruption("history log node");
+  return *h;
+}
+
+Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome, const LogAppend& log,
                           const std::vector<std::pair<std::string, std::string>>& extra_meta) {
   const StateTxn& c = *outcome.changes;
   const uint64_t height = block.header().height();
@@ -253,11 +274,26 @@ Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome,
     check(batch.Put(issuers_, AsString(k), val));
   }
   if (c.supply()) check(batch.Put(meta_, kSupplyKey, EncodeSupply(*c.supply())));
+  // Leaves are numbered in block order; c.txs() is keyed by hash, so number
+  // the recorded transactions by position first.
+  std::vector<uint64_t> leaf_of(static_cast<size_t>(block.txs_size()), 0);
+  {
+    uint64_t next = log.first_leaf;
+    const std::vector<bool> mask = RecordedMask(block);
+    for (size_t i = 0; i < mask.size(); ++i) {
+      if (mask[i]) leaf_of[i] = next++;
+    }
+    CHIP_CHECK(next - log.first_leaf == c.txs().size());
+  }
+  for (const auto& node : log.nodes) {
+    check(batch.Put(merkle_, MerkleKey(node.level, node.index), AsString(node.hash)));
+  }
   for (const auto& [hash, loc] : c.txs()) {
     CHIP_CHECK(loc.height == height);
     CHIP_CHECK(loc.index < static_cast<uint32_t>(block.txs_size()));
     std::string val = EncodeTxLocation(loc);
     PutU64(&val, block.header().timestamp_ms());
+    PutU64(&val, leaf_of[loc.index]);
     std::string tx_bytes;
     CHIP_CHECK(block.txs(static_cast<int>(loc.index)).SerializeToString(&tx_bytes));
     val += tx_bytes;
@@ -293,11 +329,12 @@ Result<std::optional<StoredTx>> Store::GetTx(const Hash32& tx_hash) {
   if (!s.ok()) return FromRocks(s, "read tx");
   std::string_view in(value);
   StoredTx out;
-  auto loc = in.size() >= 24 ? DecodeTxLocation(in.substr(0, 16)) : std::nullopt;
+  auto loc = in.size() >= 32 ? DecodeTxLocation(in.substr(0, 16)) : std::nullopt;
   if (!loc) return Status::Corruption("transaction record");
   out.location = *loc;
   in.remove_prefix(16);
   CHIP_CHECK(GetU64(&in, &out.block_time_ms));
+  CHIP_CHECK(GetU64(&in, &out.leaf_index));
   if (!out.tx.ParseFromArray(in.data(), static_cast<int>(in.size()))) {
     return Status::Corruption("transaction record body");
   }

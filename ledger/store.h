@@ -6,7 +6,9 @@
 //   expiries      expires_at_ms(8) || id(32)   -> "" (open reservations only)
 //   open_index    account(32) || id(32)        -> role (1 byte)
 //   issuers       key(32)                      -> minted_ucu (8)
-//   txs           tx_hash(32)                  -> TxLocation(16) || block_time_ms(8) || SignedTx
+//   txs           tx_hash(32)                  -> TxLocation(16) || block_time_ms(8) ||
+//                                                 leaf_index(8) || SignedTx
+//   merkle        level(1) || index(8)         -> complete subtree hash(32) (merkle.h)
 //   history       account(32) || height(8) || index(4) -> tx_hash(32)
 //   blocks        height(8)                    -> Block (protobuf)
 // One block is one synced WriteBatch: after a crash the store holds every
@@ -20,6 +22,7 @@
 
 #include "chipledger/v1/types.pb.h"
 #include "ledger/apply.h"
+#include "ledger/merkle.h"
 #include "ledger/state.h"
 
 namespace rocksdb {
@@ -32,7 +35,14 @@ namespace chip {
 struct StoredTx {
   TxLocation location;
   uint64_t block_time_ms = 0;
+  uint64_t leaf_index = 0;  // position in the history log
   pb::SignedTx tx;
+};
+
+// What a block adds to the history log.
+struct LogAppend {
+  uint64_t first_leaf = 0;        // leaf index of the block's first recorded tx
+  std::vector<MerkleNode> nodes;  // newly completed subtrees
 };
 
 struct HistoryEntry {
@@ -82,8 +92,11 @@ class Store final : public StateReader {
 
   // Writes the block (header, txs, results) and its state changes in one
   // synced batch, with `extra_meta` key/values (genesis, tip) alongside.
-  Status CommitBlock(const pb::Block& block, const BlockOutcome& outcome,
+  Status CommitBlock(const pb::Block& block, const BlockOutcome& outcome, const LogAppend& log,
                      const std::vector<std::pair<std::string, std::string>>& extra_meta);
+
+  // A complete-subtree node of the history log. NotFound if never written.
+  Result<Hash32> ReadMerkleNode(uint8_t level, uint64_t index);
 
   Result<std::optional<pb::Block>> GetBlock(uint64_t height);
   Result<std::optional<StoredTx>> GetTx(const Hash32& tx_hash);
@@ -115,6 +128,7 @@ class Store final : public StateReader {
   rocksdb::ColumnFamilyHandle* txs_ = nullptr;
   rocksdb::ColumnFamilyHandle* history_ = nullptr;
   rocksdb::ColumnFamilyHandle* blocks_ = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
   bool sync_writes_ = true;
   Status status_;
 };
