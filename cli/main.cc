@@ -13,6 +13,7 @@
 #include "cli/client.h"
 #include "cli/keystore.h"
 #include "cli/util.h"
+#include "cli/verify.h"
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/block.h"
@@ -687,6 +688,14 @@ int main(int argc, char** argv) {
   auto* burn = app.add_subcommand("burn", "destroy CU (redeemed off-ledger)");
   burn->add_option("amount", amount, "amount")->required();
   add_tx_flags(burn);
+  auto* verify = app.add_subcommand("verify", "check the node's history with proofs, not trust");
+  verify->require_subcommand(1);
+  auto* verify_tx =
+      verify->add_subcommand("tx", "prove a transaction is in the signed history log");
+  verify_tx->add_option("hash", hash, "transaction hash (hex)")->required();
+  auto* verify_log = verify->add_subcommand("log", "prove the log only grew since the last check");
+  auto* verify_chain =
+      verify->add_subcommand("chain", "re-execute every block and re-derive every hash and digest");
   std::string signed_hex;
   auto* submit = app.add_subcommand("submit", "send a transaction signed with --sign-only");
   submit->add_option("signed", signed_hex, "hex of the SignedTx, or @FILE")->required();
@@ -708,6 +717,13 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (*verify) {
+    NodeClient client(g.node, g.timeout_ms);
+    VerifyContext vctx{&client, g.wallet, g.json};
+    if (*verify_tx) return VerifyTx(vctx, hash);
+    if (*verify_log) return VerifyLog(vctx);
+    if (*verify_chain) return VerifyChain(vctx);
+  }
   Cli cli(g);
   if (*keys_new) return cli.KeysNew(key_name);
   if (*keys_list) return cli.KeysList();

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ledger/chain.h"
+#include "ledger/file_util.h"
 #include "node/config.h"
 #include "node/metrics.h"
 #include "node/sequencer.h"
@@ -22,9 +23,6 @@ namespace chip::node {
 // Node key file: {"address": "chip...", "seed_hex": "<64 hex>"}.
 Status WriteNodeKey(const std::string& path, const SecretKey& key);
 Result<SecretKey> ReadNodeKey(const std::string& path);
-// Writes `text` to `path` atomically (temp file, fsync, rename) with `mode`.
-Status WriteFileAtomic(const std::string& path, const std::string& text, unsigned mode);
-Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes);
 
 // Creates a data directory: node key, genesis, config, and the store with
 // block 0. AlreadyExists if the directory already holds a store.

@@ -5,6 +5,8 @@
 #include <exception>
 
 #include "ledger/address.h"
+#include "ledger/checkpoint.h"
+#include "ledger/merkle.h"
 
 namespace chip::node {
 
@@ -426,6 +428,90 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext*, const pb::GetStatusR
                                                   .count()));
     resp->set_mempool_depth(static_cast<uint32_t>(ctx_->sequencer->depth()));
     resp->set_genesis_json(ctx_->chain->genesis_json());
+    return grpc::Status::OK;
+  });
+}
+
+namespace {
+
+MerkleNodeReader NodeReader(Store* store) {
+  return [store](uint8_t level, uint64_t index) { return store->ReadMerkleNode(level, index); };
+}
+
+grpc::Status OutOfRange(const std::string& m) {
+  return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, m);
+}
+
+}  // namespace
+
+grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
+                                          pb::GetCheckpointResponse* resp) {
+  return Guard("GetCheckpoint", ctx_->metrics, [&]() -> grpc::Status {
+    pb::BlockHeader tip = ctx_->sequencer->Tip();
+    auto root = ToHash32(tip.tree_root());
+    if (!root) return grpc::Status(grpc::StatusCode::DATA_LOSS, "tip has no tree root");
+    Checkpoint c{CheckpointOrigin(ctx_->chain->genesis().chain_name, ctx_->chain->chain_id()),
+                 tip.tree_size(), *root};
+    resp->set_note(SignCheckpoint(c, *ctx_->node_secret));
+    resp->set_tree_size(c.tree_size);
+    resp->set_root(AsString(c.root));
+    resp->set_height(tip.height());
+    resp->set_node_key(AsString(ctx_->node_key));
+    resp->set_origin(c.origin);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
+                                              const pb::GetInclusionProofRequest* req,
+                                              pb::GetInclusionProofResponse* resp) {
+  return Guard("GetInclusionProof", ctx_->metrics, [&]() -> grpc::Status {
+    auto hash = Key32(req->tx_hash());
+    if (!hash) return Invalid("tx_hash must be 32 bytes");
+    uint64_t latest = ctx_->sequencer->Tip().tree_size();
+    uint64_t size = req->tree_size() == 0 ? latest : req->tree_size();
+    if (size > latest) {
+      return OutOfRange("tree_size " + std::to_string(size) + " is beyond the log's " +
+                        std::to_string(latest) + " leaves");
+    }
+    Store* store = ctx_->chain->store();
+    auto stored = store->GetTx(*hash);
+    if (!stored.ok()) return ToGrpc(stored.status());
+    if (!stored->has_value())
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no transaction " + ToHex(*hash));
+    const StoredTx& tx = **stored;
+    if (tx.leaf_index >= size) {
+      return OutOfRange("transaction is leaf " + std::to_string(tx.leaf_index) +
+                        ", outside a tree of " + std::to_string(size));
+    }
+    auto proof = MerkleInclusionProof(tx.leaf_index, size, NodeReader(store));
+    if (!proof.ok()) return ToGrpc(proof.status());
+    resp->set_leaf_index(tx.leaf_index);
+    resp->set_tree_size(size);
+    resp->set_leaf_data(LeafData(*hash, tx.location.height, tx.location.index, tx.location.code));
+    for (const Hash32& h : *proof) resp->add_proof(AsString(h));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetConsistencyProof(grpc::ServerContext*,
+                                                const pb::GetConsistencyProofRequest* req,
+                                                pb::GetConsistencyProofResponse* resp) {
+  return Guard("GetConsistencyProof", ctx_->metrics, [&]() -> grpc::Status {
+    uint64_t latest = ctx_->sequencer->Tip().tree_size();
+    uint64_t second = req->second() == 0 ? latest : req->second();
+    if (second > latest) {
+      return OutOfRange("second " + std::to_string(second) + " is beyond the log's " +
+                        std::to_string(latest) + " leaves");
+    }
+    if (req->first() == 0 || req->first() > second) {
+      return OutOfRange("first must be 1.." + std::to_string(second));
+    }
+    auto proof = MerkleConsistencyProof(req->first(), second, NodeReader(ctx_->chain->store()));
+    if (!proof.ok()) return ToGrpc(proof.status());
+    resp->set_first(req->first());
+    resp->set_second(second);
+    for (const Hash32& h : *proof) resp->add_proof(AsString(h));
     return grpc::Status::OK;
   });
 }

@@ -20,6 +20,7 @@ struct NodeContext {
   Metrics* metrics = nullptr;
   NodeConfig config;
   PublicKey node_key{};
+  const SecretKey* node_secret = nullptr;  // signs checkpoints
   std::chrono::steady_clock::time_point started;
   std::atomic<bool> stopping{false};
   std::atomic<uint32_t> streams{0};
@@ -55,6 +56,15 @@ class LedgerService final : public chipledger::v1::Ledger::Service {
       grpc::ServerWriter<chipledger::v1::StreamBlocksResponse>* writer) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const chipledger::v1::GetStatusRequest* req,
                          chipledger::v1::GetStatusResponse* resp) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext* context,
+                             const chipledger::v1::GetCheckpointRequest* req,
+                             chipledger::v1::GetCheckpointResponse* resp) override;
+  grpc::Status GetInclusionProof(grpc::ServerContext* context,
+                                 const chipledger::v1::GetInclusionProofRequest* req,
+                                 chipledger::v1::GetInclusionProofResponse* resp) override;
+  grpc::Status GetConsistencyProof(grpc::ServerContext* context,
+                                   const chipledger::v1::GetConsistencyProofRequest* req,
+                                   chipledger::v1::GetConsistencyProofResponse* resp) override;
 
  private:
   // Queues checked transactions and waits for their block (or the client's
