@@ -7,8 +7,25 @@
 namespace chip {
 
 bool IsRecorded(pb::ResultCode code) {
-  return code == pb::RESULT_OK ||
-         (code >= pb::RESULT_EXPIRED && code < pb::RESULT_ATOMIC_BATCH_FAILED);
+  switch (code) {
+    case pb::RESULT_OK:
+    case pb::RESULT_EXPIRED:
+    case pb::RESULT_INSUFFICIENT_FUNDS:
+    case pb::RESULT_OVERFLOW:
+    case pb::RESULT_NOT_ISSUER:
+    case pb::RESULT_CAP_EXCEEDED:
+    case pb::RESULT_UNKNOWN_RESERVATION:
+    case pb::RESULT_NOT_PROVIDER:
+    case pb::RESULT_RESERVATION_CLOSED:
+    case pb::RESULT_RESERVATION_EXPIRED:
+    case pb::RESULT_SETTLE_EXCEEDS_HELD:
+    case pb::RESULT_NOT_ORACLE:
+    case pb::RESULT_UNKNOWN_CHIP:
+    case pb::RESULT_FUTURE_OBSERVATION:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::vector<bool> RecordedMask(const pb::Block& block) {
@@ -55,6 +72,8 @@ class TxApplier {
         return Mint(tx.signer, body.mint());
       case pb::TxBody::kBurn:
         return Burn(tx.signer, body.burn());
+      case pb::TxBody::kObservePrice:
+        return ObservePrice(tx.signer, body.observe_price());
       case pb::TxBody::KIND_NOT_SET:
         break;
     }
@@ -213,8 +232,27 @@ class TxApplier {
     return pb::RESULT_OK;
   }
 
+  pb::ResultCode ObservePrice(const PublicKey& signer, const pb::PriceObservation& o) {
+    if (rules_.oracles.count(signer) == 0) return pb::RESULT_NOT_ORACLE;
+    if (rules_.chips.count(o.chip()) == 0) return pb::RESULT_UNKNOWN_CHIP;
+    if (o.observed_at_ms() > time_ms_) return pb::RESULT_FUTURE_OBSERVATION;
+    Observation rec;
+    rec.oracle = signer;
+    rec.chip = o.chip();
+    rec.usd_micros_per_chip_hour = o.usd_micros_per_chip_hour();
+    rec.observed_at_ms = o.observed_at_ms();
+    rec.source = o.source();
+    txn_->PutObservation(height_, index_, rec);
+    return pb::RESULT_OK;
+  }
+
+ public:
+  void set_index(uint32_t index) { index_ = index; }
+
+ private:
   StateTxn* txn_;
   const ChainRules& rules_;
+  uint32_t index_ = 0;
   uint64_t height_;
   uint64_t time_ms_;
 };
@@ -316,6 +354,7 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
       return false;
     }
     TxApplier applier(txn, rules, height, time_ms);
+    applier.set_index(static_cast<uint32_t>(i));
     out.results[i] = applier.Apply(tx);
     record(txn, i);
     return out.results[i] == pb::RESULT_OK;

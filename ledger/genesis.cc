@@ -70,7 +70,8 @@ Result<Genesis> ParseGenesis(std::string_view json_text) {
   if (root.is_discarded()) return Status::InvalidArgument("genesis is not valid JSON");
   if (!root.is_object()) return Status::InvalidArgument("genesis must be a JSON object");
   CHIP_RETURN_IF_ERROR(CheckKeys(
-      root, {"chain_name", "genesis_time_ms", "issuers", "oracles", "validators", "balances"},
+      root,
+      {"chain_name", "genesis_time_ms", "issuers", "oracles", "validators", "balances", "pricing"},
       "genesis"));
   Genesis g;
   if (!root.contains("chain_name") || !root["chain_name"].is_string()) {
@@ -111,6 +112,43 @@ Result<Genesis> ParseGenesis(std::string_view json_text) {
       }
       g.issuers.push_back(is);
     }
+  }
+  if (root.contains("pricing")) {
+    const json& p = root["pricing"];
+    if (!p.is_object()) return Status::InvalidArgument("pricing: expected an object");
+    CHIP_RETURN_IF_ERROR(CheckKeys(
+        p, {"chips", "prior_usd_micros_per_cu", "prior_t0_ms", "prior_halving_ms"}, "pricing"));
+    GenesisPricing gp;
+    if (!p.contains("chips") || !p["chips"].is_array() || p["chips"].size() > 1000) {
+      return Status::InvalidArgument("pricing.chips: required array of at most 1000 chip ids");
+    }
+    std::set<std::string> seen;
+    for (const auto& c : p["chips"]) {
+      if (!c.is_string()) return Status::InvalidArgument("pricing.chips: ids are strings");
+      std::string id = c.get<std::string>();
+      bool ok = !id.empty() && id.size() <= kChipIdBytesMax;
+      for (char ch : id)
+        ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-');
+      if (!ok)
+        return Status::InvalidArgument("pricing.chips: '" + id +
+                                       "' is not a chip id ([a-z0-9-], 1-32)");
+      if (!seen.insert(id).second) return Status::InvalidArgument("pricing.chips: duplicate " + id);
+      gp.chips.push_back(id);
+    }
+    for (auto [key, field] :
+         {std::make_pair("prior_usd_micros_per_cu", &gp.prior_usd_micros_per_cu),
+          std::make_pair("prior_t0_ms", &gp.prior_t0_ms),
+          std::make_pair("prior_halving_ms", &gp.prior_halving_ms)}) {
+      if (!p.contains(key))
+        return Status::InvalidArgument(std::string("pricing.") + key + ": required");
+      auto v = U64Field(p[key], std::string("pricing.") + key);
+      if (!v.ok()) return v.status();
+      *field = *v;
+    }
+    if (gp.prior_usd_micros_per_cu == 0 || gp.prior_halving_ms == 0) {
+      return Status::InvalidArgument("pricing: prior price and halving time must be positive");
+    }
+    g.pricing = gp;
   }
   CHIP_RETURN_IF_ERROR(KeyList(root, "oracles", &g.oracles));
   CHIP_RETURN_IF_ERROR(KeyList(root, "validators", &g.validators));
@@ -167,6 +205,14 @@ std::string CanonicalGenesis(const Genesis& g) {
     balances.push_back({{"address", EncodeAddress(k)}, {"amount_ucu", v}});
   }
   root["balances"] = balances;
+  if (g.pricing) {
+    json chips = json::array();
+    for (const auto& c : g.pricing->chips) chips.push_back(c);
+    root["pricing"] = {{"chips", chips},
+                       {"prior_usd_micros_per_cu", g.pricing->prior_usd_micros_per_cu},
+                       {"prior_t0_ms", g.pricing->prior_t0_ms},
+                       {"prior_halving_ms", g.pricing->prior_halving_ms}};
+  }
   return root.dump();
 }
 
@@ -178,6 +224,7 @@ ChainRules RulesFromGenesis(const Genesis& g) {
   for (const auto& is : g.issuers) r.issuer_caps[is.key] = is.cap_ucu;
   r.oracles.insert(g.oracles.begin(), g.oracles.end());
   r.validators.insert(g.validators.begin(), g.validators.end());
+  if (g.pricing) r.chips.insert(g.pricing->chips.begin(), g.pricing->chips.end());
   return r;
 }
 

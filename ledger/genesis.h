@@ -25,6 +25,18 @@ struct GenesisIssuer {
   std::optional<uint64_t> cap_ucu;  // nullopt = uncapped
 };
 
+// Read-side pricing parameters (docs/PRICING.md). Integers only: genesis is
+// consensus data. The prior curve is usd_micros_per_cu at t0_ms, halving
+// every halving_ms.
+struct GenesisPricing {
+  std::vector<std::string> chips;  // catalog ids accepted in price observations
+  uint64_t prior_usd_micros_per_cu = 0;
+  uint64_t prior_t0_ms = 0;
+  uint64_t prior_halving_ms = 0;
+};
+
+constexpr size_t kChipIdBytesMax = 32;
+
 struct Genesis {
   std::string chain_name;
   uint64_t genesis_time_ms = 0;
@@ -32,6 +44,7 @@ struct Genesis {
   std::vector<PublicKey> oracles;
   std::vector<PublicKey> validators;
   std::vector<std::pair<PublicKey, uint64_t>> balances;
+  std::optional<GenesisPricing> pricing;
 };
 
 // The rules of a chain that apply reads from genesis.
@@ -40,6 +53,7 @@ struct ChainRules {
   std::map<PublicKey, std::optional<uint64_t>> issuer_caps;
   std::set<PublicKey> oracles;
   std::set<PublicKey> validators;
+  std::set<std::string> chips;  // accepted in price observations
 };
 
 // Parses and validates (unknown keys, bad addresses, duplicates, overflow of

@@ -58,6 +58,32 @@ std::optional<Supply> DecodeSupply(std::string_view v) {
   return s;
 }
 
+std::string EncodeObservation(const Observation& o) {
+  std::string out;
+  PutHash(&out, o.oracle);
+  PutU64(&out, o.usd_micros_per_chip_hour);
+  PutU64(&out, o.observed_at_ms);
+  PutU8(&out, static_cast<uint8_t>(o.chip.size()));
+  PutBytes(&out, o.chip);
+  PutU8(&out, static_cast<uint8_t>(o.source.size()));
+  PutBytes(&out, o.source);
+  return out;
+}
+
+std::optional<Observation> DecodeObservation(std::string_view v) {
+  Observation o;
+  uint8_t chip_len = 0, source_len = 0;
+  if (!GetHash(&v, &o.oracle) || !GetU64(&v, &o.usd_micros_per_chip_hour) ||
+      !GetU64(&v, &o.observed_at_ms) || !GetU8(&v, &chip_len) || v.size() < chip_len) {
+    return std::nullopt;
+  }
+  o.chip = std::string(v.substr(0, chip_len));
+  v.remove_prefix(chip_len);
+  if (!GetU8(&v, &source_len) || v.size() != source_len) return std::nullopt;
+  o.source = std::string(v);
+  return o;
+}
+
 std::string EncodeTxLocation(const TxLocation& l) {
   std::string out;
   PutU64(&out, l.height);

@@ -52,6 +52,15 @@ struct Supply {
   uint64_t burned_ucu = 0;
 };
 
+// A recorded price observation (read-side pricing input).
+struct Observation {
+  PublicKey oracle{};
+  std::string chip;
+  uint64_t usd_micros_per_chip_hour = 0;
+  uint64_t observed_at_ms = 0;
+  std::string source;
+};
+
 // Where and how a transaction was applied.
 struct TxLocation {
   uint64_t height = 0;
@@ -65,6 +74,8 @@ std::string EncodeReservation(const Reservation& r);
 std::optional<Reservation> DecodeReservation(std::string_view v);
 std::string EncodeSupply(const Supply& s);
 std::optional<Supply> DecodeSupply(std::string_view v);
+std::string EncodeObservation(const Observation& o);
+std::optional<Observation> DecodeObservation(std::string_view v);
 std::string EncodeTxLocation(const TxLocation& l);
 std::optional<TxLocation> DecodeTxLocation(std::string_view v);
 

@@ -41,6 +41,7 @@ void StateTxn::CommitTo(StateTxn* parent) {
   for (auto& [k, v] : issuers_) parent->issuers_[k] = v;
   if (supply_) parent->supply_ = supply_;
   for (auto& [k, v] : txs_) parent->txs_[k] = v;
+  for (auto& [k, v] : observations_) parent->observations_[k] = v;
 }
 
 namespace {
@@ -97,6 +98,13 @@ Hash32 StateTxn::ChangesHash() const {
   if (supply_) PutChange(&buf, 's', "", EncodeSupply(*supply_));
   flush();
   for (const auto& [k, v] : txs_) PutChange(&buf, 't', AsView(k), EncodeTxLocation(v));
+  flush();
+  for (const auto& [k, v] : observations_) {
+    std::string key;
+    PutU64(&key, k.first);
+    PutU32(&key, k.second);
+    PutChange(&buf, 'p', key, v);
+  }
   flush();
   return h.Finish();
 }

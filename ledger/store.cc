@@ -22,7 +22,8 @@ const std::vector<std::string>& ColumnFamilyNames() {
                                                  "txs",
                                                  "history",
                                                  "blocks",
-                                                 "merkle"};
+                                                 "merkle",
+                                                 "observations"};
   return names;
 }
 
@@ -96,6 +97,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   store->history_ = h[7];
   store->blocks_ = h[8];
   store->merkle_ = h[9];
+  store->observations_ = h[10];
   return store;
 }
 
@@ -285,6 +287,12 @@ Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome, c
     }
     CHIP_CHECK(next - log.first_leaf == c.txs().size());
   }
+  for (const auto& [k, v] : c.observations()) {
+    std::string key;
+    PutU64(&key, k.first);
+    PutU32(&key, k.second);
+    check(batch.Put(observations_, key, v));
+  }
   for (const auto& node : log.nodes) {
     check(batch.Put(merkle_, MerkleKey(node.level, node.index), AsString(node.hash)));
   }
@@ -388,6 +396,23 @@ Result<std::vector<OpenReservationRef>> Store::OpenReservations(const PublicKey&
     out.push_back({*id, static_cast<ReservationRole>(it->value()[0])});
   }
   if (!it->status().ok()) return FromRocks(it->status(), "open reservation scan");
+  return out;
+}
+
+Result<std::vector<StoredObservation>> Store::Observations(size_t limit) {
+  std::vector<StoredObservation> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), observations_));
+  for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
+    std::string_view k(it->key().data(), it->key().size());
+    StoredObservation s;
+    auto o = DecodeObservation(std::string_view(it->value().data(), it->value().size()));
+    if (!GetU64(&k, &s.height) || !GetU32(&k, &s.index) || !k.empty() || !o) {
+      return Status::Corruption("observation record");
+    }
+    s.observation = std::move(*o);
+    out.push_back(std::move(s));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "observation scan");
   return out;
 }
 

@@ -9,6 +9,7 @@
 //   txs           tx_hash(32)                  -> TxLocation(16) || block_time_ms(8) ||
 //                                                 leaf_index(8) || SignedTx
 //   merkle        level(1) || index(8)         -> complete subtree hash(32) (merkle.h)
+//   observations  height(8) || index(4)        -> Observation (price observations)
 //   history       account(32) || height(8) || index(4) -> tx_hash(32)
 //   blocks        height(8)                    -> Block (protobuf)
 // One block is one synced WriteBatch: after a crash the store holds every
@@ -49,6 +50,12 @@ struct HistoryEntry {
   uint64_t height = 0;
   uint32_t index = 0;
   Hash32 tx_hash{};
+};
+
+struct StoredObservation {
+  uint64_t height = 0;
+  uint32_t index = 0;
+  Observation observation;
 };
 
 struct OpenReservationRef {
@@ -105,6 +112,8 @@ class Store final : public StateReader {
                                             std::optional<std::pair<uint64_t, uint32_t>> before,
                                             size_t limit);
   Result<std::vector<OpenReservationRef>> OpenReservations(const PublicKey& account, size_t limit);
+  // The newest `limit` price observations, newest first.
+  Result<std::vector<StoredObservation>> Observations(size_t limit);
 
   // Full scans, for invariant checks and tools; not for the hot path.
   Status ForEachAccount(const std::function<void(const PublicKey&, const Account&)>& fn);
@@ -129,6 +138,7 @@ class Store final : public StateReader {
   rocksdb::ColumnFamilyHandle* history_ = nullptr;
   rocksdb::ColumnFamilyHandle* blocks_ = nullptr;
   rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
+  rocksdb::ColumnFamilyHandle* observations_ = nullptr;
   bool sync_writes_ = true;
   Status status_;
 };

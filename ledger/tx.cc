@@ -99,6 +99,12 @@ pb::ResultCode CheckBodyRules(const pb::TxBody& body, const PublicKey& signer) {
     case pb::TxBody::kBurn:
       if (body.burn().amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
       return pb::RESULT_OK;
+    case pb::TxBody::kObservePrice: {
+      const auto& o = body.observe_price();
+      if (o.usd_micros_per_chip_hour() == 0) return pb::RESULT_ZERO_PRICE;
+      if (o.source().size() > kObservationSourceBytesMax) return pb::RESULT_SOURCE_TOO_LONG;
+      return pb::RESULT_OK;
+    }
     case pb::TxBody::KIND_NOT_SET:
       return pb::RESULT_MALFORMED;
   }
@@ -183,6 +189,16 @@ const char* ResultName(pb::ResultCode code) {
       return "SELF_TRANSFER";
     case pb::RESULT_BAD_TIMEOUT:
       return "BAD_TIMEOUT";
+    case pb::RESULT_ZERO_PRICE:
+      return "ZERO_PRICE";
+    case pb::RESULT_SOURCE_TOO_LONG:
+      return "SOURCE_TOO_LONG";
+    case pb::RESULT_NOT_ORACLE:
+      return "NOT_ORACLE";
+    case pb::RESULT_UNKNOWN_CHIP:
+      return "UNKNOWN_CHIP";
+    case pb::RESULT_FUTURE_OBSERVATION:
+      return "FUTURE_OBSERVATION";
     case pb::RESULT_EXPIRED:
       return "EXPIRED";
     case pb::RESULT_INSUFFICIENT_FUNDS:

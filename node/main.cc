@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
+#include "ledger/pricing/catalog.h"
 #include "node/node.h"
 
 using namespace chip;
@@ -39,16 +41,35 @@ int Fail(const Status& s) {
   return kExitRuntime;
 }
 
-void SetupLogging(const NodeConfig& c) {
+Status SetupLogging(const NodeConfig& c) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!c.log_file.empty()) {
-    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(c.log_file));
+    // spdlog reports an unopenable file by throwing; our code does not throw.
+    try {
+      sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(c.log_file));
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument("cannot open log file " + c.log_file + ": " + e.what());
+    }
   }
   auto logger = std::make_shared<spdlog::logger>("chipd", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(c.log_level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  return Status::Ok();
+}
+
+// The pricing section of a generated genesis: every chip of this build's
+// catalog may be observed; the prior is the 2026-08-25 H100 rental index
+// price ($2.97 per H100-hour = per CU) falling with Epoch AI's 2.46-year
+// halving time for GPU price-performance (docs/PRICING.md).
+GenesisPricing DefaultPricing() {
+  GenesisPricing p;
+  for (const auto& chip : pricing::Catalog::Builtin().chips()) p.chips.push_back(chip.id);
+  p.prior_usd_micros_per_cu = 2'970'000;
+  p.prior_t0_ms = 1'787'616'000'000;    // 2026-08-25T00:00:00Z
+  p.prior_halving_ms = 77'631'696'000;  // 2.46 years of 365.25 days
+  return p;
 }
 
 std::string DefaultWalletDir() {
@@ -66,7 +87,6 @@ int RunNode(const NodeConfig& config, const std::function<void(const Node&)>& on
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   Status s = (*node)->Start();
   if (!s.ok()) return Fail(s);
   if (on_started) on_started(**node);
@@ -159,6 +179,15 @@ void PrintDevBanner(const Node& node, const std::string& wallet_dir, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
+  // SIGINT/SIGTERM are blocked before any thread exists (RocksDB and gRPC
+  // start their own), so every thread inherits the mask and only RunNode's
+  // sigwait takes them: a second signal during shutdown cannot kill the
+  // process half-way.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (!InitCrypto().ok()) return kExitRuntime;
   CLI::App app{"chipd: the Chipledger node (a ledger whose money is compute)"};
   app.require_subcommand(1);
@@ -228,6 +257,7 @@ int main(int argc, char** argv) {
     } else {
       g.chain_name = init_chain_name;
       g.genesis_time_ms = NowMs();
+      g.pricing = DefaultPricing();
       g.validators.push_back(node_key.Public());
       for (const auto& v2 : init_validators) {
         auto k = DecodeAddress(v2);
@@ -256,6 +286,12 @@ int main(int argc, char** argv) {
       auto check = ParseGenesis(CanonicalGenesis(g));
       if (!check.ok()) return Fail(check.status());
     }
+    if (std::find(g.validators.begin(), g.validators.end(), node_key.Public()) ==
+        g.validators.end()) {
+      return Fail(Status::InvalidArgument(
+          "the node key " + EncodeAddress(node_key.Public()) +
+          " is not a validator in this genesis; pass --node-key with a validator's key file"));
+    }
     Status s = InitDataDir(c, g, node_key);
     if (!s.ok()) return Fail(s);
     std::printf(
@@ -270,7 +306,7 @@ int main(int argc, char** argv) {
     NodeConfig c;
     Status s = LoadConfig(start_dir, start_config, start_over, &c);
     if (!s.ok()) return Fail(s);
-    SetupLogging(c);
+    if (Status l = SetupLogging(c); !l.ok()) return Fail(l);
     return RunNode(c);
   }
 
@@ -283,6 +319,11 @@ int main(int argc, char** argv) {
     auto info = ks.Info("dev");
     if (info.ok()) {
       dev_key = info->key;
+    } else if (info.status().code() == Status::Code::kNotFound && !fresh) {
+      return Fail(Status::FailedPrecondition(
+          dev_dir + " holds a dev chain, but wallet " + wallet_dir +
+          " has no 'dev' key: pass the --wallet it was created with (or remove " + dev_dir +
+          " to start a new chain)"));
     } else if (info.status().code() == Status::Code::kNotFound) {
       SecretKey k = GenerateKey();
       // Development key: stored under the empty passphrase, marked
@@ -307,6 +348,7 @@ int main(int argc, char** argv) {
       Genesis g;
       g.chain_name = "chipledger-dev";
       g.genesis_time_ms = NowMs();
+      g.pricing = DefaultPricing();
       g.validators.push_back(node_key.Public());
       g.issuers.push_back({dev_key, std::nullopt});
       g.oracles.push_back(dev_key);
@@ -317,7 +359,7 @@ int main(int argc, char** argv) {
     }
     Status s = LoadConfig(dev_dir, "", dev_over, &c);
     if (!s.ok()) return Fail(s);
-    SetupLogging(c);
+    if (Status l = SetupLogging(c); !l.ok()) return Fail(l);
     return RunNode(
         c, [&](const Node& n) { PrintDevBanner(n, wallet_dir, dev_dir, c.metrics_listen); });
   }

@@ -137,14 +137,19 @@ Status Node::Start() {
   ctx_->node_secret = node_key_.get();
   ctx_->started = std::chrono::steady_clock::now();
   service_ = std::make_unique<LedgerService>(ctx_.get());
+  pricing_service_ = std::make_unique<PricingService>(ctx_.get());
   sequencer_->Start();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Without this, gRPC sets SO_REUSEPORT and a second chipd on the same port
+  // would silently share it, each client reaching either chain at random.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service_.get());
+  builder.RegisterService(pricing_service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
   builder.SetMaxSendMessageSize(64 << 20);
   grpc::ResourceQuota quota("chipd");
@@ -175,9 +180,7 @@ void Node::Shutdown() {
     server_->Wait();
   }
   if (metrics_server_) metrics_server_->Stop();
-  if (chain_)
-    spdlog::info("chipd stopped at height {}",
-                 sequencer_ ? sequencer_->Tip().height() : chain_->height());
+  if (sequencer_) spdlog::info("chipd stopped at height {}", sequencer_->Tip().height());
 }
 
 }  // namespace chip::node

@@ -15,6 +15,7 @@
 #include "ledger/file_util.h"
 #include "node/config.h"
 #include "node/metrics.h"
+#include "node/pricing_service.h"
 #include "node/sequencer.h"
 #include "node/service.h"
 
@@ -56,6 +57,7 @@ class Node {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<NodeContext> ctx_;
   std::unique_ptr<LedgerService> service_;
+  std::unique_ptr<PricingService> pricing_service_;
   std::unique_ptr<grpc::Server> server_;
   std::string bound_;
   bool shut_down_ = false;

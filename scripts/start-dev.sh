@@ -17,6 +17,7 @@ if [ -w /usr/local/bin ]; then
   cmake --install build --prefix /usr/local >/dev/null
   bin=/usr/local/bin
 else
+  cmake --install build --prefix "$root/build" >/dev/null
   bin=$root/build/bin
 fi
 chipd=$bin/chipd

@@ -186,6 +186,18 @@ std::vector<Row> Rows() {
        },
        /*atomic=*/true, /*check_index=*/0},
       {pb::RESULT_ALREADY_APPLIED, [](Setup& s) { return V{s.applied_tx}; }},
+      {pb::RESULT_ZERO_PRICE,
+       [](Setup& s) { return V{s.f.Observe(s.f.oracle, "h100-sxm", 0, 3'000)}; }},
+      {pb::RESULT_SOURCE_TOO_LONG,
+       [](Setup& s) {
+         return V{s.f.Observe(s.f.oracle, "h100-sxm", 1, 3'000, std::string(65, 's'))};
+       }},
+      {pb::RESULT_NOT_ORACLE,
+       [](Setup& s) { return V{s.f.Observe(s.f.alice, "h100-sxm", 2'000'000, 3'000)}; }},
+      {pb::RESULT_UNKNOWN_CHIP,
+       [](Setup& s) { return V{s.f.Observe(s.f.oracle, "h101", 2'000'000, 3'000)}; }},
+      {pb::RESULT_FUTURE_OBSERVATION,
+       [](Setup& s) { return V{s.f.Observe(s.f.oracle, "b200", 2'000'000, 4'001)}; }},
   };
 }
 
@@ -330,4 +342,25 @@ TEST_CASE("an atomic batch applies all or nothing", "[ledger][atomic]") {
   CHECK_FALSE(f.chain->store()->GetTx(f.HashOf(a))->has_value());
   b = f.Block({a}, 4'000);
   CHECK(b.results(0) == pb::RESULT_OK);
+}
+
+TEST_CASE("price observations from oracles are recorded and move no funds", "[ledger][pricing]") {
+  ChainFixture f;
+  Supply before = f.chain->store()->GetSupply();
+  auto b = f.Block({f.Observe(f.oracle, "h100-sxm", 2'970'000, 1'500, "index"),
+                    f.Observe(f.oracle, "b200", 6'500'000, 1'900)},
+                   2'000);
+  REQUIRE(b.results(0) == pb::RESULT_OK);
+  REQUIRE(b.results(1) == pb::RESULT_OK);
+  auto obs = f.chain->store()->Observations(10);
+  REQUIRE(obs.ok());
+  REQUIRE(obs->size() == 2);
+  CHECK(obs->at(0).observation.chip == "b200");  // newest first
+  CHECK(obs->at(1).observation.usd_micros_per_chip_hour == 2'970'000);
+  CHECK(obs->at(1).observation.source == "index");
+  CHECK(obs->at(1).observation.oracle == f.oracle.Public());
+  CHECK(obs->at(1).height == 1);
+  CHECK(f.chain->store()->GetSupply().minted_ucu == before.minted_ucu);
+  CHECK(f.Balance(f.alice) == 100'000'000);
+  REQUIRE(CheckInvariants(f.chain->store()).ok());
 }

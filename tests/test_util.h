@@ -57,6 +57,7 @@ struct ChainFixture {
   SecretKey validator = TestKey(200);
   SecretKey issuer = TestKey(201);
   SecretKey capped_issuer = TestKey(202);
+  SecretKey oracle = TestKey(203);
   SecretKey alice = TestKey(1);
   SecretKey bob = TestKey(2);
   SecretKey carol = TestKey(3);
@@ -71,6 +72,13 @@ struct ChainFixture {
     genesis.issuers.push_back({capped_issuer.Public(), 10'000'000});
     genesis.validators.push_back(validator.Public());
     genesis.balances.emplace_back(alice.Public(), 100'000'000);
+    genesis.oracles.push_back(oracle.Public());
+    GenesisPricing pricing;
+    pricing.chips = {"h100-sxm", "b200"};
+    pricing.prior_usd_micros_per_cu = 2'970'000;
+    pricing.prior_t0_ms = 1'000;
+    pricing.prior_halving_ms = 77'630'000'000;
+    genesis.pricing = pricing;
     auto c = Chain::Create(dir.Sub("db"), genesis, options);
     if (!c.ok()) std::abort();
     chain = std::move(*c);
@@ -113,6 +121,16 @@ struct ChainFixture {
     b.mutable_mint()->set_to(AsString(to));
     b.mutable_mint()->set_amount_ucu(amount_ucu);
     return Sign(is, b);
+  }
+  pb::SignedTx Observe(const SecretKey& from, const std::string& chip, uint64_t usd_micros,
+                       uint64_t observed_at_ms, const std::string& source = "test") {
+    pb::TxBody b;
+    auto* o = b.mutable_observe_price();
+    o->set_chip(chip);
+    o->set_usd_micros_per_chip_hour(usd_micros);
+    o->set_observed_at_ms(observed_at_ms);
+    o->set_source(source);
+    return Sign(from, b);
   }
   pb::SignedTx Burn(const SecretKey& from, uint64_t amount_ucu) {
     pb::TxBody b;
