@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -38,7 +39,8 @@ class Verifier {
   int Fail(int code, const std::string& message) {
     std::cerr << "chip: " << message << "\n";
     if (ctx_.json)
-      std::cout << json{{"verified", false}, {"error", message}, {"exit_code", code}}.dump()
+      std::cout << json{{"verified", false}, {"error", message}, {"exit_code", code}}.dump(
+                       -1, ' ', false, json::error_handler_t::replace)
                 << "\n";
     return code;
   }
@@ -46,9 +48,9 @@ class Verifier {
   int Alarm(const std::string& message) {
     std::cerr << "!!! VERIFICATION FAILED: " << message << "\n";
     if (ctx_.json) {
-      std::cout
-          << json{{"verified", false}, {"error", message}, {"exit_code", kExitVerifyFailed}}.dump()
-          << "\n";
+      std::cout << json{{"verified", false}, {"error", message}, {"exit_code", kExitVerifyFailed}}
+                       .dump(-1, ' ', false, json::error_handler_t::replace)
+                << "\n";
     }
     return kExitVerifyFailed;
   }
@@ -72,6 +74,14 @@ class Verifier {
       return Alarm("the node's genesis does not hash to its chain id");
     }
     chain_id_ = *chain_id;
+    // Only a validator of the chain may sign its history.
+    auto genesis = ParseGenesis(status_.genesis_json());
+    if (!genesis.ok()) return Alarm("the node's genesis is invalid: " + genesis.status().message());
+    if (std::find(genesis->validators.begin(), genesis->validators.end(), *node_key) ==
+        genesis->validators.end()) {
+      return Alarm("the node key " + EncodeAddress(*node_key) +
+                   " is not a validator of this chain");
+    }
     trust_path_ = ctx_.wallet_dir + "/trust/" + ToHex(chain_id_) + ".json";
     auto loaded = LoadTrust();
     if (!loaded.ok()) return Fail(5, loaded.status().message());
@@ -223,6 +233,7 @@ int VerifyTx(const VerifyContext& ctx, const std::string& tx_hash_hex) {
   std::optional<Checkpoint> before = v.trust().checkpoint;
   if (int rc = v.UpdateCheckpoint()) return rc;
   const Checkpoint& cp = v.latest();
+  if (cp.tree_size == 0) return v.Fail(1, "the history log is still empty");
   pb::GetInclusionProofRequest req;
   req.set_tx_hash(AsString(*hash));
   req.set_tree_size(cp.tree_size);
@@ -233,7 +244,11 @@ int VerifyTx(const VerifyContext& ctx, const std::string& tx_hash_hex) {
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
       return v.Fail(1, "the node has no record of transaction " + tx_hash_hex);
     }
-    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) return v.Alarm(s.error_message());
+    if (s.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      // Committed after the checkpoint was signed: not an inconsistency.
+      return v.Fail(1, "transaction " + tx_hash_hex +
+                           " is not in the signed checkpoint yet; run chip verify tx again");
+    }
     CliError e = ctx.client->Error(s);
     return v.Fail(e.exit_code, e.message);
   }
@@ -270,7 +285,7 @@ int VerifyTx(const VerifyContext& ctx, const std::string& tx_hash_hex) {
             {"node_key", EncodeAddress(v.trust().node_key)},
             {"extends_previous_checkpoint", before.has_value()}};
   if (ctx.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "verified: transaction " << tx_hash_hex << "\n  is leaf " << resp.leaf_index()
               << " of the history log (" << cp.tree_size << " leaves, root "
@@ -296,7 +311,7 @@ int VerifyLog(const VerifyContext& ctx) {
             {"previous_tree_size", before ? before->tree_size : 0},
             {"first_checkpoint", !before.has_value()}};
   if (ctx.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else if (!before) {
     std::cout << "verified checkpoint of " << v.latest().tree_size
               << " leaves and stored it: later runs prove the log only grows from here\n";
@@ -387,7 +402,7 @@ int VerifyChain(const VerifyContext& ctx) {
             {"tree_root", ToHex(chain.tip().tree_root())},
             {"matches_pinned_checkpoint", checked_pin}};
   if (ctx.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "verified: re-executed " << tip
               << " blocks from genesis; every block hash, signature,\n"

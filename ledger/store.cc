@@ -79,6 +79,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
+    if (s.IsInvalidArgument() &&
+        s.ToString().find("Column family not found") != std::string::npos) {
+      return Status::FailedPrecondition(
+          "the store at " + path + " was written by an older, incompatible version (" +
+          s.ToString() + "); there is no migration before 1.0: start a new chain");
+    }
     if (s.IsInvalidArgument() && !options.create_if_missing) {
       return Status::NotFound("no ledger store at " + path + ": " + s.ToString());
     }

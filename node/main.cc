@@ -102,8 +102,12 @@ int RunNode(const NodeConfig& config, const std::function<void(const Node&)>& on
 struct Overrides {
   std::string listen, metrics_listen, log_level, log_file;
   bool allow_remote = false, no_metrics = false;
-  uint32_t block_interval_ms = 0;
+  uint32_t block_interval_ms = 0, block_tx_max = 0, mempool_tx_max = 0;
   void Register(CLI::App* cmd) {
+    cmd->add_option("--block-tx-max", block_tx_max, "cut a block when this many txs wait")
+        ->check(CLI::Range(1, 10000));
+    cmd->add_option("--mempool-tx-max", mempool_tx_max, "transactions waiting at most")
+        ->check(CLI::Range(1, 10000000));
     cmd->add_option("--listen", listen, "gRPC address host:port (default 127.0.0.1:7700)");
     cmd->add_option("--metrics-listen", metrics_listen,
                     "Prometheus address (default 127.0.0.1:7701)");
@@ -122,6 +126,11 @@ struct Overrides {
     if (no_metrics) c->metrics_listen.clear();
     if (allow_remote) c->allow_remote = true;
     if (block_interval_ms != 0) c->block_interval_ms = block_interval_ms;
+    if (block_tx_max != 0) {
+      c->block_tx_max = block_tx_max;
+      c->submit_batch_tx_max = std::min(c->submit_batch_tx_max, block_tx_max);
+    }
+    if (mempool_tx_max != 0) c->mempool_tx_max = mempool_tx_max;
     if (!log_level.empty()) c->log_level = log_level;
     if (!log_file.empty()) c->log_file = log_file;
   }

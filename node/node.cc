@@ -105,12 +105,14 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& config) {
 Node::~Node() { Shutdown(); }
 
 Status Node::Start() {
+  // The sequencer exists before anything that may read it (metrics, RPCs).
+  sequencer_ = std::make_unique<Sequencer>(chain_.get(), node_key_.get(), config_, &metrics_);
   if (!config_.metrics_listen.empty()) {
     metrics_server_ = std::make_unique<MetricsServer>(&metrics_);
     Store* store = chain_->store();
     metrics_.SetGaugeSource([this, store](std::string* out) {
       std::ostringstream o;
-      pb::BlockHeader tip = sequencer_ ? sequencer_->Tip() : chain_->tip();
+      pb::BlockHeader tip = sequencer_->Tip();
       o << "# TYPE chip_height gauge\nchip_height " << tip.height() << "\n";
       for (const char* prop : {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
                                "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-live-data-size",
@@ -127,7 +129,6 @@ Status Node::Start() {
     });
     CHIP_RETURN_IF_ERROR(metrics_server_->Start(config_.metrics_listen));
   }
-  sequencer_ = std::make_unique<Sequencer>(chain_.get(), node_key_.get(), config_, &metrics_);
   ctx_ = std::make_unique<NodeContext>();
   ctx_->chain = chain_.get();
   ctx_->sequencer = sequencer_.get();
@@ -163,7 +164,7 @@ Status Node::Start() {
   bound_ = config_.listen.substr(0, config_.listen.rfind(':') + 1) + std::to_string(port);
   spdlog::info("chipd serving chain {} ({}) at height {} on {}; metrics on {}",
                chain_->genesis().chain_name, ToHex(chain_->chain_id()).substr(0, 16),
-               chain_->height(), bound_,
+               sequencer_->Tip().height(), bound_,
                config_.metrics_listen.empty() ? "(off)" : config_.metrics_listen);
   return Status::Ok();
 }

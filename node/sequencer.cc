@@ -106,7 +106,7 @@ void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
   std::vector<CheckedTx> checked;
   std::vector<pb::AtomicRange> atomic;
   for (auto& e : entries) {
-    if (e->atomic && e->txs.size() > 1) {
+    if (e->atomic) {
       pb::AtomicRange r;
       r.set_first(static_cast<uint32_t>(txs.size()));
       r.set_count(static_cast<uint32_t>(e->txs.size()));
@@ -170,8 +170,10 @@ pb::TxResult Sequencer::ResultFor(const pb::Block& block, size_t index, const Ha
     r.set_height(block.header().height());
     r.set_index(static_cast<uint32_t>(index));
     r.set_block_time_ms(block.header().timestamp_ms());
-  } else if (code == pb::RESULT_ALREADY_APPLIED) {
-    // Answer with the original outcome, as for a duplicate caught before the
+  } else if (code != pb::RESULT_TX_TOO_LARGE) {
+    // Not recorded by this block. If an earlier block recorded it (a retry,
+    // possibly inside an atomic batch that failed only because of that),
+    // answer with the original outcome, as for a duplicate caught before the
     // mempool.
     auto stored = chain_->store()->GetTx(hash);
     if (stored.ok() && stored->has_value()) {

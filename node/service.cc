@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <set>
 
 #include "ledger/address.h"
 #include "ledger/checkpoint.h"
@@ -193,6 +194,12 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
     std::vector<pb::TxResult> results(n);
     std::vector<CheckedTx> checked(n);
     bool any_stateless_failure = false;
+    std::set<std::string> bodies;
+    for (const auto& tx : req->txs()) {
+      if (!bodies.insert(tx.body()).second) {
+        return Invalid("the batch holds the same transaction twice");
+      }
+    }
     for (size_t i = 0; i < n; ++i) {
       checked[i] = CheckTx(req->txs(static_cast<int>(i)), ctx_->chain->chain_id());
       if (checked[i].code != pb::RESULT_TX_TOO_LARGE) {

@@ -12,6 +12,7 @@
 #include "grpc/health/v1/health_min.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection_min.grpc.pb.h"
 #include "harness.h"
+#include "ledger/checkpoint.h"
 
 using namespace chip;
 using namespace chip::itest;
@@ -201,4 +202,143 @@ TEST_CASE("generic gRPC clients find the services and bad requests get clear sta
   CHECK(text.find("chip_submit_to_commit_seconds_bucket{le=\"+Inf\"}") != std::string::npos);
   CHECK(text.find("process_resident_memory_bytes") != std::string::npos);
   CHECK(text.find("chip_rocksdb_estimate_num_keys") != std::string::npos);
+}
+
+TEST_CASE("a full mempool answers RESOURCE_EXHAUSTED and shutdown commits what it holds",
+          "[integration][grpc]") {
+  DevNode node;
+  // Blocks are cut only when 10 transactions wait (or after a minute).
+  REQUIRE(node.Start(
+      {"--block-interval-ms", "60000", "--block-tx-max", "10", "--mempool-tx-max", "10"}));
+  node.ChipJson({"keys", "new", "sink"});
+  auto sign = [&](int n) {
+    pb::SubmitBatchRequest req;
+    for (int i = 0; i < n; ++i) {
+      std::string hex = node.ChipJson({"send", "sink", "1", "--sign-only"})["tx_hex"];
+      REQUIRE(req.add_txs()->ParseFromString(*FromHex(hex)));
+    }
+    return req;
+  };
+  pb::SubmitBatchRequest nine = sign(9), two = sign(2);
+  auto channel = grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials());
+  auto stub = pb::Ledger::NewStub(channel);
+  // The nine wait in the mempool for their block.
+  auto waiting = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    pb::SubmitBatchResponse resp;
+    grpc::Status s = stub->SubmitBatch(&ctx, nine, &resp);
+    return std::make_pair(s, resp);
+  });
+  // Wait until the node reports them queued.
+  for (int i = 0; i < 100 && node.ChipJson({"status"})["mempool_depth"] != 9; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(node.ChipJson({"status"})["mempool_depth"] == 9);
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    pb::SubmitBatchResponse resp;
+    grpc::Status s = stub->SubmitBatch(&ctx, two, &resp);
+    CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CHECK(s.error_message().find("mempool full") != std::string::npos);
+  }
+  // SIGTERM: the queued block is committed before the node closes.
+  REQUIRE(node.Stop() == 0);
+  auto [status, resp] = waiting.get();
+  REQUIRE(status.ok());
+  REQUIRE(resp.results_size() == 9);
+  for (const auto& r : resp.results()) CHECK(r.code() == pb::RESULT_OK);
+  REQUIRE(node.Start());
+  CHECK(node.ChipJson({"balance", "sink"})["balance"]["ucu"] == 9'000'000);
+}
+
+TEST_CASE("proof requests outside the history log answer OUT_OF_RANGE", "[integration][grpc]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "p"});
+  std::string first = node.ChipJson({"send", "p", "1"})["tx_hash"];
+  node.ChipJson({"send", "p", "2"});
+  node.ChipJson({"send", "p", "3"});
+  auto stub =
+      pb::Ledger::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+  auto call_incl = [&](const std::string& hash, uint64_t size) {
+    pb::GetInclusionProofRequest req;
+    req.set_tx_hash(*FromHex(hash));
+    req.set_tree_size(size);
+    pb::GetInclusionProofResponse resp;
+    auto ctx = Ctx();
+    return std::make_pair(stub->GetInclusionProof(ctx.get(), req, &resp), resp);
+  };
+  auto call_cons = [&](uint64_t a, uint64_t b) {
+    pb::GetConsistencyProofRequest req;
+    req.set_first(a);
+    req.set_second(b);
+    pb::GetConsistencyProofResponse resp;
+    auto ctx = Ctx();
+    return stub->GetConsistencyProof(ctx.get(), req, &resp);
+  };
+  auto ok = call_incl(first, 3);
+  REQUIRE(ok.first.ok());
+  CHECK(ok.second.leaf_index() == 0);
+  CHECK(ok.second.proof_size() == 2);
+  CHECK(call_incl(first, 4).first.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  std::string last = node.ChipJson({"send", "p", "4"})["tx_hash"];
+  CHECK(call_incl(last, 3).first.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  CHECK(call_incl(std::string(64, 'b'), 0).first.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(call_cons(1, 4).ok());
+  CHECK(call_cons(0, 4).error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  CHECK(call_cons(3, 2).error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  CHECK(call_cons(1, 5).error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  pb::GetCheckpointResponse cp;
+  auto ctx = Ctx();
+  REQUIRE(stub->GetCheckpoint(ctx.get(), pb::GetCheckpointRequest(), &cp).ok());
+  CHECK(cp.tree_size() == 4);
+  auto verified = VerifyCheckpoint(cp.note(), *ToHash32(cp.node_key()));
+  REQUIRE(verified.ok());
+  CHECK(AsString(verified->root) == cp.root());
+}
+
+TEST_CASE("retrying an atomic batch answers every member with its original result",
+          "[integration][grpc]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "r"});
+  pb::SubmitBatchRequest req;
+  req.set_atomic(true);
+  for (int i = 0; i < 3; ++i) {
+    std::string hex = node.ChipJson({"send", "r", "1", "--sign-only"})["tx_hex"];
+    REQUIRE(req.add_txs()->ParseFromString(*FromHex(hex)));
+  }
+  auto stub =
+      pb::Ledger::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+  pb::SubmitBatchResponse first, again;
+  {
+    auto ctx = Ctx();
+    REQUIRE(stub->SubmitBatch(ctx.get(), req, &first).ok());
+  }
+  {
+    auto ctx = Ctx();
+    REQUIRE(stub->SubmitBatch(ctx.get(), req, &again).ok());
+  }
+  REQUIRE(first.results_size() == 3);
+  REQUIRE(again.results_size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    INFO("member " << i);
+    CHECK(first.results(i).code() == pb::RESULT_OK);
+    CHECK_FALSE(first.results(i).already_applied());
+    CHECK(again.results(i).code() == pb::RESULT_OK);
+    CHECK(again.results(i).already_applied());
+    CHECK(again.results(i).height() == first.results(i).height());
+    CHECK(again.results(i).index() == first.results(i).index());
+  }
+  CHECK(node.ChipJson({"balance", "r"})["balance"]["ucu"] == 3'000'000);
+  // The same transaction twice in one batch is refused outright.
+  pb::SubmitBatchRequest twice;
+  *twice.add_txs() = req.txs(0);
+  *twice.add_txs() = req.txs(0);
+  pb::SubmitBatchResponse resp;
+  auto ctx = Ctx();
+  CHECK(stub->SubmitBatch(ctx.get(), twice, &resp).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
 }
