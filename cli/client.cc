@@ -21,7 +21,16 @@ std::unique_ptr<grpc::ClientContext> NodeClient::Context() const {
 CliError NodeClient::Error(const grpc::Status& s) const {
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      return {kExitUnreachable, "cannot reach node at " + target_ + ": " + s.error_message()};
+      // gRPC's own connection failures versus a node that answered that it
+      // cannot serve the request right now (shutting down, storage failure).
+      if (s.error_message().find("failed to connect") != std::string::npos ||
+          s.error_message().find("Connection refused") != std::string::npos ||
+          s.error_message().find("Socket closed") != std::string::npos) {
+        return {kExitUnreachable, "cannot reach node at " + target_ + ": " + s.error_message()};
+      }
+      return {kExitUnreachable, "node at " + target_ + " is unavailable: " + s.error_message()};
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return {kExitError, "node refused the request for now: " + s.error_message()};
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return {kExitUnreachable, "node at " + target_ + " did not answer within " +
                                     std::to_string(timeout_ms_) +

@@ -10,8 +10,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/bench.h"
 #include "cli/client.h"
 #include "cli/keystore.h"
+#include "cli/price.h"
 #include "cli/util.h"
 #include "cli/verify.h"
 #include "ledger/address.h"
@@ -27,6 +29,12 @@ using nlohmann::json;
 namespace pb = ::chipledger::v1;
 
 namespace {
+
+// Text from the command line or a node may be invalid UTF-8; JSON output
+// replaces such bytes rather than aborting.
+std::string SafeDump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 constexpr const char* kDefaultNode = "127.0.0.1:7700";
 constexpr size_t kBatchFileBytesMax = 4 << 20;
@@ -47,14 +55,15 @@ class Cli {
 
   int Fail(const CliError& e) {
     std::cerr << "chip: " << e.message << "\n";
-    if (g_.json) std::cout << json{{"error", e.message}, {"exit_code", e.exit_code}}.dump() << "\n";
+    if (g_.json)
+      std::cout << SafeDump(json{{"error", e.message}, {"exit_code", e.exit_code}}) << "\n";
     return e.exit_code;
   }
   int Fail(int code, const std::string& message) { return Fail(CliError{code, message}); }
   int WalletFail(const Status& s) { return Fail(kExitWallet, s.message()); }
   void Print(const json& j, const std::string& human) {
     if (g_.json) {
-      std::cout << j.dump() << "\n";
+      std::cout << SafeDump(j) << "\n";
     } else {
       std::cout << human;
       if (!human.empty() && human.back() != '\n') std::cout << "\n";
@@ -346,7 +355,22 @@ class Cli {
     pb::SubmitTxResponse resp;
     auto ctx = client_.Context();
     grpc::Status s = client_.stub()->SubmitTx(ctx.get(), req, &resp);
-    if (!s.ok()) return Fail(client_.Error(s));
+    if (!s.ok()) {
+      CliError e = client_.Error(s);
+      if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+          s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+          s.error_code() == grpc::StatusCode::CANCELLED) {
+        // The outcome is unknown: the node may still commit it. Resubmitting
+        // these exact bytes is safe (a tx_hash applies once); signing again
+        // would make a new transaction with a new nonce.
+        auto chain_id = ToHash32(Cached().chain_id());
+        std::string hash = chain_id ? ToHex(TxHash(*chain_id, req.tx().body())) : "HASH";
+        e.message += "\n  the transaction may still commit: check it with `chip tx " + hash +
+                     "`, or resend the same bytes with `chip submit " +
+                     ToHex(req.tx().SerializeAsString()) + "`";
+      }
+      return Fail(e);
+    }
     if (what.empty()) return Report(resp.result(), DescribeBody(req.tx().body()));
     return Report(resp.result(), what);
   }
@@ -487,6 +511,10 @@ class Cli {
     return Fail(s.code() == chip::Status::Code::kNotFound ? kExitWallet : kExitUsage, s.message());
   }
 
+  // Fields added to the JSON of the next reported result (a chip-hour
+  // conversion, an observation): what was signed, as the user wrote it.
+  void SetReportExtra(json extra) { report_extra_ = std::move(extra); }
+
   // Adds the optional validity window to a body.
   void SetValidFor(pb::TxBody* b, uint64_t valid_for_ms) {
     if (valid_for_ms == 0) return;
@@ -562,6 +590,7 @@ class Cli {
 
   int Report(const pb::TxResult& r, const std::string& what) {
     json j = TxResultJson(r);
+    for (const auto& [k, v] : report_extra_.items()) j[k] = v;  // cli/price.h conversions
     std::string human = DescribeResult(r);
     if (r.code() == pb::RESULT_OK && !what.empty()) human = what + "\n" + human;
     if (r.code() == pb::RESULT_OK && what.rfind("reserve", 0) == 0) {
@@ -576,6 +605,7 @@ class Cli {
   wallet::Keystore keystore_;
   NodeClient client_;
   PassphraseSource pass_;
+  json report_extra_ = json::object();
   bool status_fetched_ = false;
   bool status_ok_ = false;
   grpc::Status status_error_;
@@ -666,13 +696,61 @@ int main(int argc, char** argv) {
   };
   auto* send = app.add_subcommand("send", "transfer CU to a key name or address");
   send->add_option("to", to, "recipient")->required();
-  send->add_option("amount", amount, "amount: 2.5, 2.5CU or 2500000uCU")->required();
+  send->add_option("amount", amount, "amount: 2.5, 2.5CU, 2500000uCU, or 10h with --chip")
+      ->required();
   add_tx_flags(send);
   auto* reserve = app.add_subcommand("reserve", "hold CU in escrow for a compute provider");
   reserve->add_option("provider", to, "provider key name or address")->required();
-  reserve->add_option("amount", amount, "amount to hold")->required();
+  reserve->add_option("amount", amount, "amount to hold (or chip time with --chip)")->required();
   reserve->add_option("--timeout", timeout, "released automatically after, e.g. 2h")->required();
   add_tx_flags(reserve);
+  // ---- chip-hour amounts and `chip price` (cli/price.h) ----
+  std::string amount_chip, price_basis;
+  for (CLI::App* cmd : {send, reserve}) {
+    cmd->add_option("--chip", amount_chip,
+                    "the amount is chip time on this chip (10h, 90m, 2d), converted to CU by the "
+                    "node's catalog");
+    cmd->add_option("--basis", price_basis, "with --chip: bf16 (default) or bf16-bandwidth");
+  }
+  std::string price_at, price_date, price_amount, price_chip, price_usd, price_source, price_csv,
+      price_out, price_t0;
+  auto* price = app.add_subcommand(
+      "price", "the price of compute: USD per CU now, the curve and its halving time");
+  price->require_subcommand(0, 1);
+  price->add_option("--basis", price_basis, "chip-hour conversion: bf16 (default), bf16-bandwidth");
+  auto* price_at_cmd = price->add_subcommand("at", "USD per CU at a date");
+  price_at_cmd->add_option("date", price_date, "YYYY-MM-DD or RFC 3339 UTC")->required();
+  auto* price_convert = price->add_subcommand("convert", "chip time on a chip in CU");
+  price_convert->add_option("hours", price_amount, "chip time: 3h, 90m, 2d")->required();
+  price_convert->add_option("--chip", price_chip, "chip id, name or alias, e.g. B200")->required();
+  auto* price_quote = price->add_subcommand("quote", "CU to USD (25CU) or USD to CU ('$100')");
+  price_quote->add_option("amount", price_amount, "25CU, 2500000uCU, '$100' or 100USD")->required();
+  price_quote->add_option("--at", price_at, "at this date (default now)");
+  auto* price_chips =
+      price->add_subcommand("chips", "the chip catalog: CU per hour, accepted on chain");
+  auto* price_observe = price->add_subcommand(
+      "observe", "oracle: sign a market price of one chip-hour (a PriceObservation)");
+  price_observe->add_option("chip", price_chip, "chip id, name or alias")->required();
+  price_observe->add_option("usd_per_hour", price_usd, "USD per chip-hour, e.g. 2.10")->required();
+  price_observe->add_option("--at", price_at, "when it was observed (default now)");
+  price_observe->add_option("--source", price_source,
+                            "where the price comes from (at most 64 bytes)");
+  add_tx_flags(price_observe);
+  auto* price_fit = price->add_subcommand("fit", "offline Theil-Sen fit of an observations CSV");
+  price_fit->add_option("--csv", price_csv, "observations: date, usd_per_hour[, chip, source]")
+      ->required();
+  price_fit->add_option("--t0", price_t0, "date of P0 (default the median observation's day)");
+  auto* price_chart =
+      price->add_subcommand("chart", "draw the curve, its interval and observations (gnuplot)");
+  price_chart->add_option("--out", price_out, "PNG file to write")->required();
+  price_chart->add_option("--csv", price_csv, "fit this CSV instead of asking the node");
+  price_chart->add_option("--t0", price_t0, "with --csv: date of P0");
+  std::vector<std::string> price_presets;
+  price_chart->add_option("--preset", price_presets,
+                          "also draw a published halving time through P0 at t0 (repeatable): "
+                          "moore, epoch-all-gpus, epoch-ml-gpus, epoch-top-gpus, epoch-fp16, "
+                          "epoch-ml-hardware, cotra-2020, ai-impacts-2019, koomey-post-2000");
+  // ---- end chip-hour amounts and `chip price` ----
   auto* settle = app.add_subcommand("settle", "provider: take payment from a reservation");
   settle->add_option("reservation", reservation, "reservation id (hex)")->required();
   settle->add_option("amount", amount, "amount used (0 allowed with --final)");
@@ -709,6 +787,10 @@ int main(int argc, char** argv) {
       ->required();
   batch->add_flag("--atomic", atomic, "all apply or none");
   batch->add_option("--from", from, "default signing key");
+  // `chip bench` (cli/bench.h): a load generator for one node.
+  BenchOptions bench_options;
+  bench_options.from = default_from;
+  CLI::App* bench = AddBenchCommand(&app, &bench_options);
 
   try {
     app.parse(argc, argv);
@@ -717,6 +799,10 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (*bench) {
+    return RunBench(BenchTarget{g.node, g.wallet, g.passphrase_file, g.timeout_ms, g.json},
+                    bench_options);
+  }
   if (*verify) {
     NodeClient client(g.node, g.timeout_ms);
     VerifyContext vctx{&client, g.wallet, g.json};
@@ -739,6 +825,62 @@ int main(int argc, char** argv) {
   if (*batch) return cli.Batch(batch_file, atomic, from);
   if (*submit) return cli.SubmitHex(signed_hex);
 
+  // ---- `chip price` (cli/price.h) ----
+  PriceCommands prices(g.node, g.timeout_ms, g.json);
+  if (*price_observe) {
+    const uint64_t now_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+    auto body = BuildObserveBody(price_chip, price_usd, price_at, price_source, now_ms);
+    if (!body.ok()) return cli.Fail(kExitUsage, body.status().message());
+    if (memo.size() > kMemoBytesMax) return cli.Fail(kExitUsage, "memo longer than 256 bytes");
+    body->set_memo(memo);
+    if (!valid_for.empty()) {
+      auto ms = ParseDurationMs(valid_for);
+      if (!ms.ok()) return cli.Fail(kExitUsage, ms.status().message());
+      cli.SetValidFor(&*body, *ms);
+    }
+    const auto& o = body->observe_price();
+    cli.SetReportExtra({{"observation",
+                         {{"chip", o.chip()},
+                          {"usd_micros_per_chip_hour", o.usd_micros_per_chip_hour()},
+                          {"observed_at_ms", o.observed_at_ms()},
+                          {"source", o.source()}}}});
+    std::string what = "observed " + o.chip() + " at $" + FormatCu(o.usd_micros_per_chip_hour()) +
+                       " per chip-hour on " + FormatTimeMs(o.observed_at_ms()) +
+                       (o.source().empty() ? "" : " (" + o.source() + ")");
+    return cli.Submit(from, std::move(*body), what, sign_only);
+  }
+  if (*price_at_cmd) return prices.Show(price_date, price_basis);
+  if (*price_convert) return prices.Convert(price_amount, price_chip, price_basis);
+  if (*price_quote) return prices.Quote(price_amount, price_at, price_basis);
+  if (*price_chips) return prices.Chips(price_basis);
+  if (*price_fit) return prices.Fit(price_csv, price_basis, price_t0);
+  if (*price_chart) return prices.Chart(price_out, price_csv, price_basis, price_t0, price_presets);
+  if (*price) return prices.Show("", price_basis);
+  // Chip time as an amount: the node's catalog converts it (floored to uCU).
+  std::string amount_text = amount;
+  if (*send || *reserve) {
+    if (!amount_chip.empty()) {
+      ChipAmount converted;
+      CliError error;
+      if (!prices.ConvertAmount(amount, amount_chip, price_basis, &converted, &error)) {
+        return cli.Fail(error);
+      }
+      amount = std::to_string(converted.ucu) + "uCU";
+      amount_text = converted.Describe();
+      cli.SetReportExtra({{"conversion", converted.Json()}});
+    } else if (!price_basis.empty()) {
+      return cli.Fail(kExitUsage, "--basis applies to chip time amounts: add --chip");
+    } else if (LooksLikeChipTime(amount)) {
+      return cli.Fail(kExitUsage, "'" + amount +
+                                      "' is chip time: add --chip CHIP (e.g. --chip B200) to "
+                                      "convert it to CU, or give CU (2.5, 2.5CU, 2500000uCU)");
+    }
+  }
+  // ---- end `chip price` ----
+
   struct Kind {
     CLI::App* cmd;
     const char* op;
@@ -755,8 +897,9 @@ int main(int argc, char** argv) {
     }
     std::string what;
     std::string op = k.op;
-    if (op == "send") what = "sent " + amount + " to " + to;
-    if (op == "reserve") what = "reserved " + amount + " for " + to + " (timeout " + timeout + ")";
+    if (op == "send") what = "sent " + amount_text + " to " + to;
+    if (op == "reserve")
+      what = "reserved " + amount_text + " for " + to + " (timeout " + timeout + ")";
     if (op == "settle") what = std::string(fin ? "settled (final) " : "settled ") + amount;
     if (op == "release") what = "released reservation";
     if (op == "mint") what = "minted " + amount + " to " + to;

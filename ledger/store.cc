@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -62,6 +63,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.max_open_files = 512;
   db_options.keep_log_file_num = 4;
+  // With an SstFileManager, RocksDB watches free space after a "no space"
+  // error and recovers by itself once space returns (see Store::Resume).
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
 
   // Point lookups dominate (accounts, idempotency checks on tx hashes), so
   // every table gets a bloom filter; a shared block cache bounds read memory.
@@ -240,6 +244,12 @@ Result<std::optional<std::string>> Store::GetMeta(const std::string& key) {
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "read meta " + key);
   return std::optional<std::string>(std::move(value));
+}
+
+Status Store::Resume() {
+  rocksdb::Status s = db_->Resume();
+  // "Busy": RocksDB's own recovery is under way; the next probe sees its end.
+  return FromRocks(s, "resume writes");
 }
 
 Result<Hash32> Store::ReadMerkleNode(uint8_t level, uint64_t index) {

@@ -94,6 +94,10 @@ class Store final : public StateReader {
   // families; nullopt when RocksDB does not know it.
   std::optional<uint64_t> IntProperty(const std::string& name);
 
+  // After a failed write (e.g. a full disk) RocksDB refuses further writes
+  // until told to resume; Ok once it is writable again.
+  Status Resume();
+
   // Metadata. nullopt when absent.
   Result<std::optional<std::string>> GetMeta(const std::string& key);
 

@@ -44,9 +44,10 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   }
   const toml::table& t = parsed.table();
   static const std::set<std::string> known = {
-      "listen",       "metrics_listen",  "allow_remote",      "block_interval_ms",
-      "block_tx_max", "mempool_tx_max",  "request_bytes_max", "submit_batch_tx_max",
-      "streams_max",  "rpc_threads_max", "log_level",         "log_file"};
+      "listen",         "metrics_listen",  "allow_remote",      "block_interval_ms",
+      "block_tx_max",   "mempool_tx_max",  "request_bytes_max", "submit_batch_tx_max",
+      "streams_max",    "rpc_threads_max", "log_level",         "log_file",
+      "disk_reserve_mb"};
   for (const auto& [key, value] : t) {
     (void)value;
     if (known.count(std::string(key.str())) == 0) {
@@ -85,6 +86,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   CHIP_RETURN_IF_ERROR(u32("submit_batch_tx_max", &c->submit_batch_tx_max));
   CHIP_RETURN_IF_ERROR(u32("streams_max", &c->streams_max));
   CHIP_RETURN_IF_ERROR(u32("rpc_threads_max", &c->rpc_threads_max));
+  CHIP_RETURN_IF_ERROR(u32("disk_reserve_mb", &c->disk_reserve_mb));
   return Status::Ok();
 }
 
@@ -147,6 +149,8 @@ std::string DefaultConfigToml(const NodeConfig& c) {
     << "submit_batch_tx_max = " << c.submit_batch_tx_max << "\n"
     << "streams_max = " << c.streams_max << "\n"
     << "rpc_threads_max = " << c.rpc_threads_max << "\n"
+    << "# Free disk space (MiB) kept in reserve: below it writes are refused.\n"
+    << "disk_reserve_mb = " << c.disk_reserve_mb << "\n"
     << "log_level = \"" << c.log_level << "\"\n"
     << "log_file = \"" << c.log_file << "\"\n";
   return o.str();

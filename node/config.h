@@ -24,6 +24,10 @@ struct NodeConfig {
   uint32_t submit_batch_tx_max = 1'000;
   uint32_t streams_max = 64;  // concurrent StreamBlocks calls
   uint32_t rpc_threads_max = 256;
+  // Free space kept on the data directory's filesystem: below it the node
+  // refuses new transactions (RESOURCE_EXHAUSTED) and keeps serving reads,
+  // instead of letting RocksDB run out of space mid-write.
+  uint32_t disk_reserve_mb = 64;
   std::string log_level = "info";
   std::string log_file;  // "" = stderr only
 };

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/keystore.h"
 #include "ledger/address.h"
@@ -103,7 +104,10 @@ struct Overrides {
   std::string listen, metrics_listen, log_level, log_file;
   bool allow_remote = false, no_metrics = false;
   uint32_t block_interval_ms = 0, block_tx_max = 0, mempool_tx_max = 0;
+  std::optional<uint32_t> disk_reserve_mb;
   void Register(CLI::App* cmd) {
+    cmd->add_option("--disk-reserve-mb", disk_reserve_mb,
+                    "free space to keep; below it writes are refused (default 64)");
     cmd->add_option("--block-tx-max", block_tx_max, "cut a block when this many txs wait")
         ->check(CLI::Range(1, 10000));
     cmd->add_option("--mempool-tx-max", mempool_tx_max, "transactions waiting at most")
@@ -131,6 +135,7 @@ struct Overrides {
       c->submit_batch_tx_max = std::min(c->submit_batch_tx_max, block_tx_max);
     }
     if (mempool_tx_max != 0) c->mempool_tx_max = mempool_tx_max;
+    if (disk_reserve_mb) c->disk_reserve_mb = *disk_reserve_mb;
     if (!log_level.empty()) c->log_level = log_level;
     if (!log_file.empty()) c->log_file = log_file;
   }

@@ -1,12 +1,15 @@
 #include "node/sequencer.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include "ledger/check.h"
 
 namespace chip::node {
 
 namespace pb = ::chipledger::v1;
+
+constexpr int kStorageRetryMs = 500;
 
 Sequencer::Sequencer(Chain* chain, const SecretKey* producer_key, const NodeConfig& config,
                      Metrics* metrics)
@@ -45,6 +48,14 @@ Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::Sig
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("node is shutting down");
+    if (!storage_error_.ok()) {
+      std::string why = "node cannot write blocks (" + storage_error_.message() +
+                        "); reads still work, writes resume when storage recovers";
+      if (storage_error_.code() == Status::Code::kResourceExhausted) {
+        return Status::ResourceExhausted(why);
+      }
+      return Status::Unavailable(why);
+    }
     if (queued_txs_ + entry->txs.size() > config_.mempool_tx_max) {
       metrics_->mempool_rejections.fetch_add(1, std::memory_order_relaxed);
       return Status::ResourceExhausted("mempool full (" + std::to_string(queued_txs_) +
@@ -61,6 +72,22 @@ Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::Sig
 pb::BlockHeader Sequencer::Tip() const {
   std::lock_guard<std::mutex> lock(mu_);
   return tip_;
+}
+
+Status Sequencer::CheckDiskSpace() const {
+  if (config_.disk_reserve_mb == 0) return Status::Ok();
+  struct statvfs vfs;
+  if (::statvfs(config_.data_dir.c_str(), &vfs) != 0) return Status::Ok();  // cannot tell
+  uint64_t free_mb = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / (1024 * 1024);
+  if (free_mb >= config_.disk_reserve_mb) return Status::Ok();
+  return Status::ResourceExhausted("disk almost full: " + std::to_string(free_mb) + " MiB free, " +
+                                   std::to_string(config_.disk_reserve_mb) +
+                                   " MiB kept in reserve (disk_reserve_mb)");
+}
+
+std::string Sequencer::storage_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return storage_error_.ok() ? "" : storage_error_.message();
 }
 
 size_t Sequencer::depth() const {
@@ -80,6 +107,21 @@ void Sequencer::Run() {
     std::vector<std::unique_ptr<Entry>> take;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      while (!storage_error_.ok() && !stopping_) {
+        // Degraded: probe storage until it accepts writes again.
+        lock.unlock();
+        Status resumed = CheckDiskSpace();
+        if (resumed.ok()) resumed = chain_->store()->Resume();
+        lock.lock();
+        if (resumed.ok()) {
+          spdlog::warn("storage writable again: accepting transactions");
+          storage_error_ = Status::Ok();
+          break;
+        }
+        if (++resume_attempts_ % 20 == 1)
+          spdlog::warn("storage still refuses writes: {}", resumed.ToString());
+        work_cv_.wait_for(lock, std::chrono::milliseconds(kStorageRetryMs));
+      }
       work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping with nothing left to commit
       // Wait for the block to fill or the oldest entry's interval to pass; a
@@ -102,6 +144,18 @@ void Sequencer::Run() {
 }
 
 void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
+  if (Status space = CheckDiskSpace(); !space.ok()) {
+    spdlog::error("{}: refusing new transactions, still serving reads; retrying every {} ms",
+                  space.message(), kStorageRetryMs);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      storage_error_ = space;
+    }
+    for (auto& e : entries) {
+      e->promise.set_value(SubmitOutcome{Status::ResourceExhausted(space.message()), {}});
+    }
+    return;
+  }
   std::vector<pb::SignedTx> txs;
   std::vector<CheckedTx> checked;
   std::vector<pb::AtomicRange> atomic;
@@ -128,9 +182,22 @@ void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
   if (!block.ok()) {
     metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("block {} not committed: {}", chain_->height() + 1, block.status().ToString());
+    if (block.status().code() == Status::Code::kResourceExhausted ||
+        block.status().code() == Status::Code::kIoError) {
+      spdlog::error(
+          "storage refuses writes ({}): refusing new transactions, still serving reads; "
+          "retrying every {} ms",
+          block.status().code() == Status::Code::kResourceExhausted ? "disk full" : "I/O error",
+          kStorageRetryMs);
+      std::lock_guard<std::mutex> lock(mu_);
+      storage_error_ = block.status();
+    }
     for (auto& e : entries) {
-      e->promise.set_value(SubmitOutcome{
-          Status::Unavailable("block not committed: " + block.status().message()), {}});
+      Status failed =
+          block.status().code() == Status::Code::kResourceExhausted
+              ? Status::ResourceExhausted("block not committed: " + block.status().message())
+              : Status::Unavailable("block not committed: " + block.status().message());
+      e->promise.set_value(SubmitOutcome{failed, {}});
     }
     return;
   }

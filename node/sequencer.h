@@ -52,6 +52,8 @@ class Sequencer {
   // returns the tip height.
   uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout);
   size_t depth() const;
+  // Empty while blocks commit; otherwise why they cannot (e.g. disk full).
+  std::string storage_error() const;
 
  private:
   struct Entry {
@@ -63,6 +65,9 @@ class Sequencer {
   };
 
   void Run();
+  // OK when the data directory's filesystem has more than disk_reserve_mb
+  // free; ResourceExhausted otherwise.
+  Status CheckDiskSpace() const;
   void CommitBlock(std::vector<std::unique_ptr<Entry>> entries);
   chipledger::v1::TxResult ResultFor(const chipledger::v1::Block& block, size_t index,
                                      const Hash32& hash, bool recorded);
@@ -78,6 +83,11 @@ class Sequencer {
   std::deque<std::unique_ptr<Entry>> queue_;
   size_t queued_txs_ = 0;
   bool stopping_ = false;
+  // Set when a block failed to commit for lack of space or an I/O error: new
+  // submissions are refused (reads keep working) and the thread retries
+  // storage every kStorageRetryMs until it is writable again.
+  Status storage_error_;
+  uint64_t resume_attempts_ = 0;
   chipledger::v1::BlockHeader tip_;
   std::thread thread_;
 };

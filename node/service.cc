@@ -435,6 +435,7 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext*, const pb::GetStatusR
                                                   .count()));
     resp->set_mempool_depth(static_cast<uint32_t>(ctx_->sequencer->depth()));
     resp->set_genesis_json(ctx_->chain->genesis_json());
+    resp->set_storage_error(ctx_->sequencer->storage_error());
     return grpc::Status::OK;
   });
 }

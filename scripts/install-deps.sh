@@ -9,6 +9,10 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev libcivetweb-dev
   curl
+  gnuplot-nox  # `chip price chart` draws with it; its test needs it
+  etcd-server  # multi-node ordering; the etcd tests start real members
+  clang-14 libclang-rt-14-dev llvm-14  # scripts/fuzz.sh: libFuzzer, sanitizers, coverage tools
+  libtomlplusplus-dev  # node/config.cc (toml++, header-only)
 )
 
 missing=()

@@ -99,12 +99,14 @@ struct Run {
 class DevNode {
  public:
   DevNode() : port_(FreePort()), metrics_port_(FreePort()) {}
+  // A node whose chain lives in `data_dir` (e.g. on a filesystem a test mounted).
+  explicit DevNode(std::string data_dir) : DevNode() { data_dir_ = std::move(data_dir); }
   ~DevNode() { Stop(); }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string metrics_address() const { return "127.0.0.1:" + std::to_string(metrics_port_); }
   std::string wallet() const { return dir_.Sub("wallet"); }
-  std::string data_dir() const { return dir_.Sub("chain"); }
+  std::string data_dir() const { return data_dir_.empty() ? dir_.Sub("chain") : data_dir_; }
   std::string log() const { return ReadFile(dir_.Sub("chipd.err")); }
   const test::TempDir& dir() const { return dir_; }
 
@@ -171,6 +173,7 @@ class DevNode {
   int port_;
   int metrics_port_;
   pid_t pid_ = -1;
+  std::string data_dir_;
 };
 
 }  // namespace chip::itest
