@@ -192,6 +192,13 @@ nlohmann::json BodyJson(const std::string& body_bytes) {
       j["kind"] = "burn";
       j["amount"] = AmountJson(b.burn().amount_ucu());
       break;
+    case pb::TxBody::kObservePrice:
+      j["kind"] = "observe_price";
+      j["chip"] = b.observe_price().chip();
+      j["usd_micros_per_chip_hour"] = b.observe_price().usd_micros_per_chip_hour();
+      j["observed_at_ms"] = b.observe_price().observed_at_ms();
+      j["source"] = b.observe_price().source();
+      break;
     default:
       j["kind"] = "none";
   }
