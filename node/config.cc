@@ -1,5 +1,6 @@
 #include "node/config.h"
 
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -63,7 +64,9 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   };
   auto u32 = [&](const char* key, uint32_t* out) -> Status {
     if (!t.contains(key)) return Status::Ok();
-    auto v = t[key].value<int64_t>();
+    // Only true integers: toml++ would convert a float (even 1e300) to
+    // int64 with undefined behaviour (found by fuzz_config).
+    auto v = t[key].is_integer() ? t[key].value<int64_t>() : std::nullopt;
     if (!v || *v < 0 || *v > 0xffffffffLL) {
       return Status::InvalidArgument(path + ": '" + key + "' must be a non-negative integer");
     }
@@ -131,13 +134,36 @@ Status ValidateConfig(const NodeConfig& c) {
   return Status::Ok();
 }
 
+namespace {
+
+// A TOML basic string: quotes, backslashes and control characters escaped,
+// so any path or address round-trips (found by fuzz_config).
+std::string TomlString(const std::string& v) {
+  std::string out = "\"";
+  for (unsigned char ch : v) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string DefaultConfigToml(const NodeConfig& c) {
   std::ostringstream o;
   o << "# chipd configuration. Flags given to `chipd start` override these.\n"
     << "# gRPC listen address; non-loopback needs allow_remote = true (plaintext).\n"
-    << "listen = \"" << c.listen << "\"\n"
+    << "listen = " << TomlString(c.listen) << "\n"
     << "# Prometheus metrics (HTTP); \"\" turns them off.\n"
-    << "metrics_listen = \"" << c.metrics_listen << "\"\n"
+    << "metrics_listen = " << TomlString(c.metrics_listen) << "\n"
     << "allow_remote = " << (c.allow_remote ? "true" : "false") << "\n"
     << "# A block is cut block_interval_ms after its first transaction arrived,\n"
     << "# or as soon as block_tx_max transactions wait.\n"
@@ -151,8 +177,8 @@ std::string DefaultConfigToml(const NodeConfig& c) {
     << "rpc_threads_max = " << c.rpc_threads_max << "\n"
     << "# Free disk space (MiB) kept in reserve: below it writes are refused.\n"
     << "disk_reserve_mb = " << c.disk_reserve_mb << "\n"
-    << "log_level = \"" << c.log_level << "\"\n"
-    << "log_file = \"" << c.log_file << "\"\n";
+    << "log_level = " << TomlString(c.log_level) << "\n"
+    << "log_file = " << TomlString(c.log_file) << "\n";
   return o.str();
 }
 
