@@ -23,7 +23,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cinttypes>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -528,7 +527,8 @@ struct ClientStats {
   std::map<std::string, uint64_t> errors;                // gRPC code -> transactions
   uint64_t busy_retries = 0;
   uint64_t jobs_completed = 0;
-  uint64_t jobs_abandoned = 0;
+  uint64_t jobs_abandoned = 0;  // a step failed, so the later ones were not sent
+  uint64_t jobs_open = 0;       // still in progress when the duration ended
 };
 
 struct LatencySummary {
@@ -961,7 +961,8 @@ Clock::time_point Bench::Pace() {
   const double at_s = static_cast<double>(k) * o_.batch / static_cast<double>(o_.rate);
   const auto due =
       start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at_s));
-  std::this_thread::sleep_until(due);
+  // A slot past the end of the window is not waited for: the caller stops.
+  if (!duration_ms_ || due < stop_at_) std::this_thread::sleep_until(due);
   return due;
 }
 
@@ -1011,7 +1012,7 @@ void Bench::JobsClient(size_t client, ClientStats* st) {
   for (;;) {
     const bool over = duration_ms_ && Clock::now() >= stop_at_;
     if (over) {
-      st->jobs_abandoned += active.size();  // left open; they expire on the node
+      st->jobs_open += active.size();  // left open; they expire on the node
       return;
     }
     while (active.size() < o_.batch) {
@@ -1029,7 +1030,7 @@ void Bench::JobsClient(size_t client, ClientStats* st) {
     }
     auto t0 = Pace();
     if (duration_ms_ && t0 >= stop_at_) {
-      st->jobs_abandoned += active.size();
+      st->jobs_open += active.size();
       return;
     }
     live_.submitted.fetch_add(slots.size(), std::memory_order_relaxed);
@@ -1253,6 +1254,7 @@ int Bench::Report() {
     all.busy_retries += s.busy_retries;
     all.jobs_completed += s.jobs_completed;
     all.jobs_abandoned += s.jobs_abandoned;
+    all.jobs_open += s.jobs_open;
   }
   uint64_t acknowledged = 0;
   for (const Ack& a : acks_) acknowledged += a.height > 0 ? 1 : 0;
@@ -1327,6 +1329,7 @@ int Bench::Report() {
     j["jobs"] = {{"planned", jobs_.size()},
                  {"completed", all.jobs_completed},
                  {"abandoned", all.jobs_abandoned},
+                 {"open_at_end", all.jobs_open},
                  {"steps", kJobSteps}};
   }
   const bool node_ok = probe_.enabled() && node_start_.ok && node_end_.ok;
@@ -1375,7 +1378,9 @@ int Bench::Report() {
     out << "\n";
     if (workload_ == Workload::kJobs) {
       out << "jobs        " << WithCommas(all.jobs_completed) << " completed, "
-          << WithCommas(all.jobs_abandoned) << " abandoned of " << WithCommas(jobs_.size()) << "\n";
+          << WithCommas(all.jobs_abandoned) << " abandoned after a failed step, "
+          << WithCommas(all.jobs_open) << " open at the end, of " << WithCommas(jobs_.size())
+          << "\n";
     }
     out << "blocks      " << height_before_ << " -> " << height_after_ << "\n";
     if (node_ok) {

@@ -69,14 +69,16 @@ TEST_CASE("chip bench uniform: every acknowledged transfer is in the ledger",
            500);
 }
 
-TEST_CASE("chip bench hot accounts with SubmitTx (batch 1)", "[integration][bench]") {
+TEST_CASE("chip bench hot accounts with SubmitTx (batch 1) at an offered rate",
+          "[integration][bench]") {
   DevNode node;
   REQUIRE(node.Start());
   json j = CleanRun(node,
                     {"--workload", "hot", "--accounts", "50", "--hot-accounts", "4", "--txs", "200",
-                     "--clients", "4", "--batch", "1"},
+                     "--clients", "4", "--batch", "1", "--rate", "2000"},
                     200);
   CHECK(j["hot_accounts"] == 4);
+  CHECK(j["rate"] == 2000);
 }
 
 TEST_CASE("chip bench jobs: reserve, metered settles, final settle or release in order",
@@ -90,6 +92,7 @@ TEST_CASE("chip bench jobs: reserve, metered settles, final settle or release in
   CHECK(j["jobs"]["planned"] == 100);
   CHECK(j["jobs"]["completed"] == 100);
   CHECK(j["jobs"]["abandoned"] == 0);
+  CHECK(j["jobs"]["open_at_end"] == 0);
 }
 
 TEST_CASE("chip bench refuses bad flags and a missing funding key", "[integration][bench]") {
@@ -98,6 +101,7 @@ TEST_CASE("chip bench refuses bad flags and a missing funding key", "[integratio
   CHECK(node.Chip({"bench", "--workload", "sideways"}).code == 2);
   CHECK(node.Chip({"bench", "--batch", "1001"}).code == 2);
   CHECK(node.Chip({"bench", "--clients", "2", "--connections", "3"}).code == 2);
+  CHECK(node.Chip({"bench", "--rate", "10000001"}).code == 2);
   Run missing = node.Chip({"bench", "--from", "nobody", "--txs", "10"});
   CHECK(missing.code == 5);
   CHECK(missing.err.find("nobody") != std::string::npos);
