@@ -40,6 +40,13 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
+  // libsodium 1.0.18 reads bytes 0x80-0xff as '/', so check the alphabet
+  // first: only canonical base64 text is accepted (found by fuzz_proofs).
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '=';
+    if (!ok) return std::nullopt;
+  }
   std::string out(text.size(), '\0');
   size_t len = 0;
   const char* end = nullptr;

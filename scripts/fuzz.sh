@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -54,7 +54,8 @@ echo "fuzz: build took $((t_built - t_start)) s"
 work=$(mktemp -d "${TMPDIR:-/tmp}/chipfuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 artifacts="$build_dir/fuzz-artifacts"
-# RocksDB creates its stores (fuzz_apply) much faster on tmpfs.
+# fuzz_apply's RocksDB stores go to tmpfs when there is one: creating a
+# store syncs several files, slower on a disk.
 store_tmp="${TMPDIR:-/tmp}"
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then store_tmp=/dev/shm; fi
 
@@ -72,17 +73,14 @@ run_target() {
 }
 
 # Runs the targets, `jobs` at a time.
-running=0
 for t in "${targets[@]}"; do
   if [ ! -x "$build_dir/tests/fuzz/$t" ]; then echo "fuzz: no target $t" >&2; exit 2; fi
-  run_target "$t" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n || true
-    running=$((running - 1))
-  fi
 done
-wait || true
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.2; done
+  run_target "$t" &
+done
+wait
 
 failed=0
 for t in "${targets[@]}"; do
@@ -103,8 +101,9 @@ for t in "${targets[@]}"; do
     cp -r "$dir/artifacts/." "$artifacts/$t/" 2>/dev/null || true
     if [ -d "$dir/epoch" ]; then cp -r "$dir/epoch" "$artifacts/$t/epoch"; fi
     cp "$dir/log" "$artifacts/$t/log"
-    echo "---- $t (exit $rc): last lines of its log, kept in $artifacts/$t/log"
-    grep -av '^#[0-9]' "$dir/log" | tail -40
+    echo "---- $t (exit $rc): its report; the whole log is $artifacts/$t/log"
+    awk '/==[0-9]+==|runtime error|fuzz property failed|invariant failed|deadly signal|ALARM|out-of-memory/ {p = 1} p' \
+      "$dir/log" | grep -av '^#[0-9]' | head -60
   fi
   printf '%-20s executions: %-9s exec/s: %-7s cov: %-6s ft: %-6s crashes: %s\n' \
     "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$crashes"
