@@ -37,18 +37,6 @@ grpc::Status Invalid(const std::string& m) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
 }
 
-template <typename Fn>
-grpc::Status Guarded(const char* method, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    spdlog::error("{}: unexpected exception: {}", method, e.what());
-  } catch (...) {
-    spdlog::error("{}: unexpected exception", method);
-  }
-  return grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
-}
-
 }  // namespace
 
 Result<PricingService::Served> PricingService::CurrentCurve(pricing::Basis basis) {
@@ -120,7 +108,7 @@ Result<PricingService::Served> PricingService::CurrentCurve(pricing::Basis basis
 
 grpc::Status PricingService::GetPrice(grpc::ServerContext*, const pb::GetPriceRequest* req,
                                       pb::GetPriceResponse* resp) {
-  return Guarded("GetPrice", [&]() -> grpc::Status {
+  return Guard("GetPrice", ctx_->metrics, [&]() -> grpc::Status {
     pricing::Basis basis = FromProto(req->basis());
     auto served = CurrentCurve(basis);
     if (!served.ok()) return ToGrpc(served.status());
@@ -136,7 +124,7 @@ grpc::Status PricingService::GetPrice(grpc::ServerContext*, const pb::GetPriceRe
 grpc::Status PricingService::ConvertChipHours(grpc::ServerContext*,
                                               const pb::ConvertChipHoursRequest* req,
                                               pb::ConvertChipHoursResponse* resp) {
-  return Guarded("ConvertChipHours", [&]() -> grpc::Status {
+  return Guard("ConvertChipHours", ctx_->metrics, [&]() -> grpc::Status {
     if (!std::isfinite(req->hours()) || req->hours() < 0 || req->hours() > 1e9) {
       return Invalid("hours must be a finite number from 0 to 1e9");
     }
@@ -162,7 +150,7 @@ grpc::Status PricingService::ConvertChipHours(grpc::ServerContext*,
 
 grpc::Status PricingService::Quote(grpc::ServerContext*, const pb::QuoteRequest* req,
                                    pb::QuoteResponse* resp) {
-  return Guarded("Quote", [&]() -> grpc::Status {
+  return Guard("Quote", ctx_->metrics, [&]() -> grpc::Status {
     auto served = CurrentCurve(FromProto(req->basis()));
     if (!served.ok()) return ToGrpc(served.status());
     int64_t at = req->at_ms() == 0 ? NowMs() : req->at_ms();
@@ -191,7 +179,7 @@ grpc::Status PricingService::Quote(grpc::ServerContext*, const pb::QuoteRequest*
 
 grpc::Status PricingService::ListChips(grpc::ServerContext*, const pb::ListChipsRequest* req,
                                        pb::ListChipsResponse* resp) {
-  return Guarded("ListChips", [&]() -> grpc::Status {
+  return Guard("ListChips", ctx_->metrics, [&]() -> grpc::Status {
     pricing::Basis basis = FromProto(req->basis());
     const auto& on_chain = ctx_->chain->rules().chips;
     for (const auto& chip : pricing::Catalog::Builtin().chips()) {
@@ -215,7 +203,7 @@ grpc::Status PricingService::ListChips(grpc::ServerContext*, const pb::ListChips
 grpc::Status PricingService::ListObservations(grpc::ServerContext*,
                                               const pb::ListObservationsRequest* req,
                                               pb::ListObservationsResponse* resp) {
-  return Guarded("ListObservations", [&]() -> grpc::Status {
+  return Guard("ListObservations", ctx_->metrics, [&]() -> grpc::Status {
     uint32_t page = req->page_size() == 0 ? 100 : req->page_size();
     if (page > kObservationsPageMax) {
       return Invalid("page_size must be 1.." + std::to_string(kObservationsPageMax));

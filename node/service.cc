@@ -15,24 +15,6 @@ namespace pb = ::chipledger::v1;
 
 namespace {
 
-// Runs a handler body, turning a stray exception from a library into
-// INTERNAL plus a log line (our own code does not throw).
-template <typename Fn>
-grpc::Status Guard(const char* method, Metrics* metrics, Fn&& fn) {
-  grpc::Status s;
-  try {
-    s = fn();
-  } catch (const std::exception& e) {
-    spdlog::error("{}: unexpected exception: {}", method, e.what());
-    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
-  } catch (...) {
-    spdlog::error("{}: unexpected exception", method);
-    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
-  }
-  if (!s.ok()) metrics->rpc_errors.fetch_add(1, std::memory_order_relaxed);
-  return s;
-}
-
 grpc::Status Invalid(const std::string& m) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
 }

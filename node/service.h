@@ -3,6 +3,8 @@
 // violations of transactions are result codes inside OK responses.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 
@@ -75,6 +77,25 @@ class LedgerService final : public chipledger::v1::Ledger::Service {
                              std::vector<chipledger::v1::TxResult>* results);
   NodeContext* ctx_;
 };
+
+// Runs a handler body, turning a stray exception from a library into
+// INTERNAL plus a log line (our own code does not throw), and counts failed
+// calls. Shared by every gRPC service of the node.
+template <typename Fn>
+grpc::Status Guard(const char* method, Metrics* metrics, Fn&& fn) {
+  grpc::Status s;
+  try {
+    s = fn();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: unexpected exception: {}", method, e.what());
+    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
+  } catch (...) {
+    spdlog::error("{}: unexpected exception", method);
+    s = grpc::Status(grpc::StatusCode::INTERNAL, std::string("internal error in ") + method);
+  }
+  if (!s.ok()) metrics->rpc_errors.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
 
 // Maps an operating Status to the gRPC status a client sees.
 grpc::Status ToGrpc(const Status& s);
