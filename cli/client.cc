@@ -2,13 +2,15 @@
 
 #include <chrono>
 
+#include "cli/tls.h"
+
 namespace chip::cli {
 
 NodeClient::NodeClient(std::string target, uint64_t timeout_ms)
     : target_(std::move(target)), timeout_ms_(timeout_ms) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+  channel_ = NewChannel(target_, args);  // TLS or plaintext, as chip's options say
   stub_ = chipledger::v1::Ledger::NewStub(channel_);
 }
 
@@ -21,12 +23,17 @@ std::unique_ptr<grpc::ClientContext> NodeClient::Context() const {
 CliError NodeClient::Error(const grpc::Status& s) const {
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      if (IsTlsHandshakeFailure(s.error_message())) {
+        return {kExitUnreachable, "TLS handshake with node at " + target_ + " failed: " +
+                                      s.error_message() + TlsFailureHint(s.error_message())};
+      }
       // gRPC's own connection failures versus a node that answered that it
       // cannot serve the request right now (shutting down, storage failure).
       if (s.error_message().find("failed to connect") != std::string::npos ||
           s.error_message().find("Connection refused") != std::string::npos ||
           s.error_message().find("Socket closed") != std::string::npos) {
-        return {kExitUnreachable, "cannot reach node at " + target_ + ": " + s.error_message()};
+        return {kExitUnreachable, "cannot reach node at " + target_ + ": " + s.error_message() +
+                                      TlsFailureHint(s.error_message())};
       }
       return {kExitUnreachable, "node at " + target_ + " is unavailable: " + s.error_message()};
     case grpc::StatusCode::RESOURCE_EXHAUSTED:

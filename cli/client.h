@@ -1,5 +1,6 @@
-// The chip CLI's connection to a node: a gRPC stub with a per-call deadline,
-// and the mapping from gRPC failures to CLI exit codes.
+// The chip CLI's connection to a node: a gRPC stub with a per-call deadline
+// over a channel secured as cli/tls.h configured, and the mapping from gRPC
+// failures to CLI exit codes.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -19,7 +20,8 @@ class NodeClient {
   // A fresh context carrying the deadline.
   std::unique_ptr<grpc::ClientContext> Context() const;
   const std::string& target() const { return target_; }
-  // The error to report for a failed call.
+  // The error to report for a failed call. A failed TLS handshake is
+  // kExitUnreachable, with a hint at the TLS option that may be wrong.
   CliError Error(const grpc::Status& s) const;
 
  private:

@@ -12,8 +12,10 @@
 
 #include "cli/bench.h"
 #include "cli/client.h"
+#include "cli/cluster_view.h"
 #include "cli/keystore.h"
 #include "cli/price.h"
+#include "cli/tls.h"
 #include "cli/util.h"
 #include "cli/verify.h"
 #include "ledger/address.h"
@@ -45,6 +47,7 @@ struct Globals {
   std::string passphrase_file;
   bool json = false;
   uint64_t timeout_ms = 30'000;
+  TlsOptions tls;
 };
 
 // Shared state of one invocation; commands return an exit code.
@@ -166,8 +169,17 @@ class Cli {
       << "state digest  " << ToHex(st.state_digest()) << "\n"
       << "node key      " << j["node_key"].get<std::string>() << "\n"
       << "mempool       " << st.mempool_depth() << " waiting";
+    int code = kExitOk;
+    if (st.cluster().enabled()) {
+      ClusterView view = ViewCluster(g_.node, st, std::min<uint64_t>(g_.timeout_ms, 5000));
+      j["cluster"] = view.json;
+      o << "\n" << view.human;
+      // Nodes holding different blocks at one height is a verification
+      // failure, like a proof that does not check.
+      if (!view.agree) code = kExitVerifyFailed;
+    }
     Print(j, o.str());
-    return kExitOk;
+    return code;
   }
 
   int Balance(const std::string& who) {
@@ -636,6 +648,22 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json, "machine-readable output");
   app.add_option("--timeout-ms", g.timeout_ms, "per-request deadline")
       ->check(CLI::Range(1, 3'600'000));
+  // TLS (cli/tls.h): without a CA file chip connects in plaintext.
+  for (auto [env, field] : {std::pair<const char*, std::string*>{"CHIP_TLS_CA", &g.tls.ca_file},
+                            {"CHIP_TLS_CERT", &g.tls.cert_file},
+                            {"CHIP_TLS_KEY", &g.tls.key_file},
+                            {"CHIP_TLS_SERVER_NAME", &g.tls.server_name}}) {
+    if (const char* v = std::getenv(env); v && *v) *field = v;
+  }
+  app.add_option("--tls-ca", g.tls.ca_file,
+                 "connect over TLS, trusting the node certificates this PEM CA signed (env "
+                 "CHIP_TLS_CA)");
+  app.add_option("--tls-cert", g.tls.cert_file,
+                 "client certificate (PEM) for nodes that ask for one (env CHIP_TLS_CERT)");
+  app.add_option("--tls-key", g.tls.key_file, "its private key (PEM; env CHIP_TLS_KEY)");
+  app.add_option("--tls-server-name", g.tls.server_name,
+                 "name the node's certificate must carry (default: the host of --node; env "
+                 "CHIP_TLS_SERVER_NAME)");
   // Global options may also follow the subcommand (`chip send ... --json`).
   app.fallthrough();
 
@@ -799,6 +827,13 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  // Every channel below uses these credentials; bad TLS files stop any command.
+  if (Status s = ConfigureChannels(g.tls); !s.ok()) {
+    std::cerr << "chip: " << s.message() << "\n";
+    if (g.json)
+      std::cout << SafeDump(json{{"error", s.message()}, {"exit_code", kExitUsage}}) << "\n";
+    return kExitUsage;
+  }
   if (*bench) {
     return RunBench(BenchTarget{g.node, g.wallet, g.passphrase_file, g.timeout_ms, g.json},
                     bench_options);

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/tls.h"
 #include "ledger/amount.h"
 #include "ledger/pricing/catalog.h"
 #include "ledger/pricing/curve.h"
@@ -715,8 +716,7 @@ PriceCommands::PriceCommands(const std::string& node, uint64_t timeout_ms, bool 
     : client_(node, timeout_ms), json_(json_output) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  pricing_ = pb::Pricing::NewStub(
-      grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args));
+  pricing_ = pb::Pricing::NewStub(NewChannel(node, args));  // chip's TLS options
 }
 
 int PriceCommands::Fail(const CliError& e) const {

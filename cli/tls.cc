@@ -1,18 +1,17 @@
 #include "cli/tls.h"
 
 #include <grpc/support/log.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
+#include <vector>
 
 #include "ledger/file_util.h"
+#include "ledger/pem.h"
 
 namespace chip::cli {
 
@@ -23,6 +22,7 @@ struct ChannelSecurity {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::string server_name;
   bool tls = false;
+  bool client_cert = false;  // --tls-cert and --tls-key given
 };
 
 ChannelSecurity& Security() {
@@ -31,20 +31,6 @@ ChannelSecurity& Security() {
 }
 
 void DropGrpcLog(gpr_log_func_args* /*args*/) {}
-
-// OpenSSL would prompt on the terminal for an encrypted key's passphrase;
-// chip refuses encrypted keys instead (ReadPem says so first).
-int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
 
 // Reads a PEM file of at most kTlsFileBytesMax bytes.
 Result<std::string> ReadPem(const std::string& option, const std::string& path) {
@@ -62,43 +48,9 @@ Result<std::string> ReadPem(const std::string& option, const std::string& path) 
   return text;
 }
 
-// The first certificate of a PEM file (a CA bundle or a chain, leaf first).
-Result<std::unique_ptr<X509, X509Free>> FirstCertificate(const std::string& option,
-                                                         const std::string& path,
-                                                         const std::string& pem) {
-  ERR_clear_error();
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::Internal("BIO_new_mem_buf failed");
-  std::unique_ptr<X509, X509Free> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr));
-  ERR_clear_error();
-  if (!cert) {
-    return Status::InvalidArgument(option + " " + path +
-                                   ": no valid PEM CERTIFICATE in it (expected a '-----BEGIN "
-                                   "CERTIFICATE-----' block)");
-  }
-  return cert;
-}
-
-Result<std::unique_ptr<EVP_PKEY, PkeyFree>> PrivateKey(const std::string& path,
-                                                       const std::string& pem) {
-  if (pem.find("ENCRYPTED") != std::string::npos) {
-    return Status::InvalidArgument("--tls-key " + path +
-                                   " is encrypted; chip needs it unencrypted (keep it mode 0600)");
-  }
-  ERR_clear_error();
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::Internal("BIO_new_mem_buf failed");
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
-  ERR_clear_error();
-  if (!key) {
-    return Status::InvalidArgument("--tls-key " + path +
-                                   ": no valid PEM PRIVATE KEY in it (expected a '-----BEGIN "
-                                   "PRIVATE KEY-----' block)");
-  }
-  return key;
-}
+// The files are checked as far as that needs no X.509 parsing
+// (ledger/pem.h). Whether the key belongs to the certificate, gRPC alone
+// finds out, when a channel first connects (TlsFailureHint explains it).
 
 bool Has(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
 
@@ -116,35 +68,28 @@ Status ConfigureChannels(const TlsOptions& tls) {
           "--tls-cert, --tls-key and --tls-server-name need --tls-ca (CHIP_TLS_CA): without "
           "it chip connects in plaintext");
     }
-    security = ChannelSecurity{grpc::InsecureChannelCredentials(), "", false};
+    security = ChannelSecurity{grpc::InsecureChannelCredentials(), "", false, false};
     return Status::Ok();
   }
   grpc::SslCredentialsOptions options;
   auto ca = ReadPem("--tls-ca", tls.ca_file);
   if (!ca.ok()) return ca.status();
-  auto ca_cert = FirstCertificate("--tls-ca", tls.ca_file, *ca);
-  if (!ca_cert.ok()) return ca_cert.status();
+  CHIP_RETURN_IF_ERROR(CheckPemCertificates("--tls-ca", tls.ca_file, *ca));
   options.pem_root_certs = std::move(*ca);
   if (!tls.cert_file.empty()) {
     auto cert = ReadPem("--tls-cert", tls.cert_file);
     if (!cert.ok()) return cert.status();
-    auto leaf = FirstCertificate("--tls-cert", tls.cert_file, *cert);
-    if (!leaf.ok()) return leaf.status();
+    CHIP_RETURN_IF_ERROR(CheckPemCertificates("--tls-cert", tls.cert_file, *cert));
     auto key_pem = ReadPem("--tls-key", tls.key_file);
     if (!key_pem.ok()) return key_pem.status();
-    auto key = PrivateKey(tls.key_file, *key_pem);
-    if (!key.ok()) return key.status();
-    if (X509_check_private_key(leaf->get(), key->get()) != 1) {
-      ERR_clear_error();
-      return Status::InvalidArgument("--tls-key " + tls.key_file +
-                                     " does not belong to the certificate " + tls.cert_file);
-    }
+    CHIP_RETURN_IF_ERROR(CheckPemPrivateKey("--tls-key", tls.key_file, *key_pem,
+                                            "chip needs it unencrypted (keep it mode 0600)"));
     options.pem_cert_chain = std::move(*cert);
     options.pem_private_key = std::move(*key_pem);
   }
   auto credentials = grpc::SslCredentials(options);
   if (!credentials) return Status::InvalidArgument("gRPC refused the TLS files");
-  security = ChannelSecurity{std::move(credentials), tls.server_name, true};
+  security = ChannelSecurity{std::move(credentials), tls.server_name, true, !tls.cert_file.empty()};
   return Status::Ok();
 }
 
@@ -158,14 +103,31 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target, grpc::Chann
       args);
 }
 
+namespace {
+
+// gRPC cannot make a TLS connection with a client key that is not the
+// certificate's (or a certificate or key it cannot parse): every address of
+// the target is dropped before connecting, and the call fails with "empty
+// address list: ". ConfigureChannels checks only the PEM form of the files.
+bool ClientCertUnusable(const std::string& m) {
+  return Security().client_cert && Has(m, "empty address list");
+}
+
+}  // namespace
+
 bool IsTlsHandshakeFailure(const std::string& m) {
   return Has(m, "Ssl handshake failed") || Has(m, "Handshake failed") ||
-         Has(m, "is not in peer certificate") || Has(m, "SSL_ERROR");
+         Has(m, "is not in peer certificate") || Has(m, "SSL_ERROR") || ClientCertUnusable(m);
 }
 
 // The texts matched are gRPC 1.51's (with OpenSSL 3) for each failure; a
 // message they miss just gets no hint.
 std::string TlsFailureHint(const std::string& m) {
+  if (ClientCertUnusable(m)) {
+    return std::string(!m.empty() && m.back() == ' ' ? "" : " ") +
+           "(gRPC could not use --tls-cert and --tls-key: the key is not the certificate's, or "
+           "one of them is invalid)";
+  }
   if (Has(m, "wrong version number")) {
     return " (the node does not serve TLS: leave out --tls-ca and CHIP_TLS_CA)";
   }

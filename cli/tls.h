@@ -3,9 +3,11 @@
 // certificate, or plaintext. docs/USAGE.md, "Connecting over TLS".
 //
 // This mirrors node/tls.h MakeChannelCredentials, which chip cannot use
-// (cli/ never depends on node/). Like it, it parses the PEM files itself, so
-// a missing, malformed or mismatched file is a message naming it instead of
-// an obscure gRPC failure at the first call.
+// (cli/ never depends on node/). Like it, it checks the PEM files itself
+// (without X.509 parsing), so a missing, malformed or wrong kind of file is a
+// message naming it instead of an obscure gRPC failure at the first call. A
+// key that is not the certificate's only gRPC detects, when a channel first
+// connects: TlsFailureHint then points at --tls-cert and --tls-key.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -40,8 +42,8 @@ struct TlsOptions {
 // failure itself) unless GRPC_VERBOSITY is set.
 // Errors (InvalidArgument, NotFound) name the option and the file: a
 // certificate or key without the other, --tls-cert or --tls-server-name
-// without --tls-ca, a file that is missing, too large, not PEM of the
-// expected kind, an encrypted key, or a key that is not the certificate's.
+// without --tls-ca, a file that is missing, too large, malformed PEM or
+// without a block of the expected kind, or an encrypted key.
 [[nodiscard]] Status ConfigureChannels(const TlsOptions& tls);
 // True once ConfigureChannels was given a CA file.
 bool TlsEnabled();

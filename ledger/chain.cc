@@ -109,14 +109,16 @@ Status Chain::CommitWithTip(const pb::Block& block, const BlockOutcome& outcome,
   return Status::Ok();
 }
 
-Result<pb::Block> Chain::Produce(std::vector<pb::SignedTx> txs, std::vector<pb::AtomicRange> atomic,
-                                 uint64_t timestamp_ms, const SecretKey& producer,
-                                 const std::vector<CheckedTx>* checked) {
+Result<PreparedBlock> Chain::Prepare(std::vector<pb::SignedTx> txs,
+                                     std::vector<pb::AtomicRange> atomic, uint64_t timestamp_ms,
+                                     const SecretKey& producer,
+                                     const std::vector<CheckedTx>* checked) {
   PublicKey producer_key = producer.Public();
   if (rules_.validators.count(producer_key) == 0) {
     return Status::FailedPrecondition("this node's key is not a validator of the chain");
   }
-  pb::Block block;
+  PreparedBlock p;
+  pb::Block& block = p.block;
   pb::BlockHeader* h = block.mutable_header();
   h->set_height(tip_.height() + 1);
   h->set_prev_hash(AsString(BlockHash(tip_)));
@@ -137,14 +139,34 @@ Result<pb::Block> Chain::Produce(std::vector<pb::SignedTx> txs, std::vector<pb::
   h->set_results_hash(AsString(ResultsHash(block)));
   Hash32 prev_digest = *ToHash32(tip_.state_digest());
   h->set_state_digest(AsString(NextStateDigest(prev_digest, outcome->changes_hash)));
-  MerkleFrontier frontier = frontier_;
-  LogAppend log = ExtendLog(block, &frontier);
-  h->set_tree_size(frontier.size());
-  h->set_tree_root(AsString(frontier.Root()));
+  p.frontier = frontier_;
+  p.log = ExtendLog(block, &p.frontier);
+  h->set_tree_size(p.frontier.size());
+  h->set_tree_root(AsString(p.frontier.Root()));
   SignHeader(producer, h);
-  CHIP_RETURN_IF_ERROR(CommitWithTip(block, *outcome, log, {}));
-  frontier_ = std::move(frontier);
-  return block;
+  p.outcome = std::move(*outcome);
+  return p;
+}
+
+Status Chain::CommitPrepared(PreparedBlock* prepared) {
+  const pb::BlockHeader& h = prepared->block.header();
+  if (h.height() != tip_.height() + 1 || h.prev_hash() != AsString(BlockHash(tip_))) {
+    return Status::FailedPrecondition("prepared block " + std::to_string(h.height()) +
+                                      " no longer follows the tip " +
+                                      std::to_string(tip_.height()));
+  }
+  CHIP_RETURN_IF_ERROR(CommitWithTip(prepared->block, prepared->outcome, prepared->log, {}));
+  frontier_ = std::move(prepared->frontier);
+  return Status::Ok();
+}
+
+Result<pb::Block> Chain::Produce(std::vector<pb::SignedTx> txs, std::vector<pb::AtomicRange> atomic,
+                                 uint64_t timestamp_ms, const SecretKey& producer,
+                                 const std::vector<CheckedTx>* checked) {
+  auto prepared = Prepare(std::move(txs), std::move(atomic), timestamp_ms, producer, checked);
+  if (!prepared.ok()) return prepared.status();
+  CHIP_RETURN_IF_ERROR(CommitPrepared(&*prepared));
+  return std::move(prepared->block);
 }
 
 Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* checked) {

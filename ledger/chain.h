@@ -19,6 +19,16 @@
 
 namespace chip {
 
+// A block built and signed on top of a chain's tip but not committed: the
+// producer of a cluster first gets it ordered (etcd) and only then commits
+// it, so a block etcd refused never reaches the store.
+struct PreparedBlock {
+  pb::Block block;
+  BlockOutcome outcome;
+  LogAppend log;
+  MerkleFrontier frontier;  // the history log after this block
+};
+
 class Chain {
  public:
   // Creates a store at `path` holding the genesis state as block 0.
@@ -44,6 +54,15 @@ class Chain {
   Result<pb::Block> Produce(std::vector<pb::SignedTx> txs, std::vector<pb::AtomicRange> atomic,
                             uint64_t timestamp_ms, const SecretKey& producer,
                             const std::vector<CheckedTx>* checked = nullptr);
+
+  // Produce in two steps: Prepare builds, applies (staged) and signs the next
+  // block; CommitPrepared commits it. FailedPrecondition from CommitPrepared
+  // when the tip moved in between (nothing is written then).
+  Result<PreparedBlock> Prepare(std::vector<pb::SignedTx> txs, std::vector<pb::AtomicRange> atomic,
+                                uint64_t timestamp_ms, const SecretKey& producer,
+                                const std::vector<CheckedTx>* checked = nullptr);
+  // The block stays in *prepared; its staged outcome is consumed.
+  Status CommitPrepared(PreparedBlock* prepared);
 
   // Verifies `block` against the tip (height, link, time, validator
   // signature, commitments) and by re-executing it (results and state

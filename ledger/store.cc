@@ -2,9 +2,13 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <cstring>
 
 #include "ledger/check.h"
 
@@ -12,6 +16,8 @@ namespace chip {
 namespace {
 
 constexpr const char* kSupplyKey = "supply";
+constexpr size_t kWriteBufferBytes = 32 << 20;    // one column family's memtable
+constexpr size_t kMemtablesBytesMax = 192 << 20;  // all memtables together
 
 const std::vector<std::string>& ColumnFamilyNames() {
   static const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
@@ -66,20 +72,68 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // With an SstFileManager, RocksDB watches free space after a "no space"
   // error and recovers by itself once space returns (see Store::Resume).
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  // Memtables are most of a busy node's memory. Each column family's is
+  // kWriteBufferBytes (RocksDB's default is 64 MiB, and up to two per family
+  // before a flush completes: 1.4 GiB over eleven families), and all of them
+  // together are held to kMemtablesBytesMax by flushing the largest early.
+  // Memory then stops growing after a few hundred thousand transactions
+  // instead of climbing as each family fills its first 64 MiB; a smaller skip
+  // list is also cheaper to insert into. The cost is more, smaller flushes.
+  db_options.db_write_buffer_size = kMemtablesBytesMax;
 
   // Point lookups dominate (accounts, idempotency checks on tx hashes), so
   // every table gets a bloom filter; a shared block cache bounds read memory.
+  // (Tuning and the measurements behind it: docs/PERFORMANCE.md, "RocksDB".)
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Filters and index blocks live in the block cache, so they count against
+  // its bound instead of growing with the number of SST files.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.write_buffer_size = kWriteBufferBytes;
+  // The duplicate check looks up every new transaction's hash, and almost all
+  // of them are absent: without a memtable bloom filter each miss walks the
+  // whole skip list of the txs memtable. Whole-key filtering needs no prefix
+  // extractor; 2% of the memtable size gives about 1% false positives.
+  rocksdb::ColumnFamilyOptions txs_options = cf_options;
+  txs_options.memtable_whole_key_filtering = true;
+  txs_options.memtable_prefix_bloom_size_ratio = 0.02;
+
+  // Tables whose keys arrive in order within a prefix: history (per account,
+  // height || index grows), merkle (per level, index grows), blocks and
+  // observations (heights grow). A per-prefix insert hint lets the skip list
+  // continue from the previous insert instead of searching from the top: the
+  // sequencer spent most of its time in that search (docs/PERFORMANCE.md).
+  // The hints cost about 250 bytes per prefix in a memtable, freed with it.
+  auto hinted = [&](size_t prefix_bytes) {
+    rocksdb::ColumnFamilyOptions o = cf_options;
+    o.memtable_insert_with_hint_prefix_extractor.reset(
+        rocksdb::NewFixedPrefixTransform(prefix_bytes));
+    return o;
+  };
+  const rocksdb::ColumnFamilyOptions history_options = hinted(32);
+  const rocksdb::ColumnFamilyOptions merkle_options = hinted(1);
+  const rocksdb::ColumnFamilyOptions height_options = hinted(1);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : ColumnFamilyNames()) descriptors.emplace_back(name, cf_options);
+  for (const auto& name : ColumnFamilyNames()) {
+    const rocksdb::ColumnFamilyOptions* o = &cf_options;
+    if (name == "txs") o = &txs_options;
+    if (name == "history") o = &history_options;
+    if (name == "merkle") o = &merkle_options;
+    if (name == "blocks" || name == "observations") o = &height_options;
+    descriptors.emplace_back(name, *o);
+  }
 
   std::unique_ptr<Store> store(new Store());
   store->sync_writes_ = options.sync_writes;
+  store->account_cache_max_ = options.account_cache_entries;
+  KeyHash hasher;
+  randombytes_buf(hasher.sip_key, sizeof(hasher.sip_key));
+  store->account_cache_ = std::unordered_map<PublicKey, Account, KeyHash>(1024, hasher);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
@@ -118,6 +172,36 @@ Store::~Store() {
   }
 }
 
+size_t Store::KeyHash::operator()(const PublicKey& k) const {
+  uint8_t out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, k.data(), k.size(), sip_key);
+  size_t h = 0;
+  static_assert(sizeof(h) <= sizeof(out), "SipHash gives 8 bytes");
+  std::memcpy(&h, out, sizeof(h));
+  return h;
+}
+
+std::optional<Account> Store::CachedAccount(const PublicKey& key) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = account_cache_.find(key);
+  if (it == account_cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Store::CacheAccount(const PublicKey& key, const Account& a) {
+  if (account_cache_max_ == 0) return;
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = account_cache_.find(key);
+  if (it != account_cache_.end()) {
+    it->second = a;
+    return;
+  }
+  // Full: drop an arbitrary entry. Which one does not matter for
+  // correctness, and any policy keeps memory bounded.
+  if (account_cache_.size() >= account_cache_max_) account_cache_.erase(account_cache_.begin());
+  account_cache_.emplace(key, a);
+}
+
 void Store::NoteError(Status s) {
   if (status_.ok() && !s.ok()) status_ = std::move(s);
 }
@@ -143,6 +227,7 @@ std::optional<std::string> Store::Read(rocksdb::ColumnFamilyHandle* cf, const st
 }
 
 Result<std::optional<Account>> Store::ReadAccount(const PublicKey& key) {
+  if (auto cached = CachedAccount(key)) return cached;
   std::optional<std::string> v;
   CHIP_RETURN_IF_ERROR(ReadRaw(accounts_, AsString(key), &v));
   if (!v) return std::optional<Account>();
@@ -163,6 +248,13 @@ Result<std::optional<Reservation>> Store::ReadReservation(const Hash32& id) {
 std::optional<uint64_t> Store::IntProperty(const std::string& name) {
   uint64_t total = 0;
   bool any = false;
+  // The column families share one block cache: its usage is the same figure
+  // in each, not a part to sum.
+  if (name == "rocksdb.block-cache-usage") {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(handles_.front(), name, &v)) return std::nullopt;
+    return v;
+  }
   for (auto* handle : handles_) {
     uint64_t v = 0;
     if (db_->GetIntProperty(handle, name, &v)) {
@@ -175,10 +267,15 @@ std::optional<uint64_t> Store::IntProperty(const std::string& name) {
 }
 
 std::optional<Account> Store::GetAccount(const PublicKey& key) {
+  if (auto cached = CachedAccount(key)) return cached;
   auto v = Read(accounts_, AsString(key));
   if (!v) return std::nullopt;
   auto a = DecodeAccount(*v);
-  if (!a) NoteError(Status::Corruption("bad account record"));
+  if (!a) {
+    NoteError(Status::Corruption("bad account record"));
+    return a;
+  }
+  CacheAccount(key, *a);  // the writer's thread: see CachedAccount
   return a;
 }
 
@@ -333,7 +430,10 @@ Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome, c
 
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
-  return FromRocks(db_->Write(wo, &batch), "commit block " + std::to_string(height));
+  CHIP_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "commit block " + std::to_string(height)));
+  // Durable now: the cache may show it.
+  for (const auto& [k, v] : c.accounts()) CacheAccount(k, v);
+  return Status::Ok();
 }
 
 Result<std::optional<pb::Block>> Store::GetBlock(uint64_t height) {

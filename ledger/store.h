@@ -17,8 +17,10 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chipledger/v1/types.pb.h"
@@ -67,6 +69,9 @@ struct StoreOptions {
   bool create_if_missing = false;
   bool sync_writes = true;  // false only in tests that measure nothing durable
   size_t block_cache_bytes = 64 << 20;
+  // Committed accounts kept in memory (write-through), at most this many;
+  // 0 turns the cache off. About 100 bytes each.
+  size_t account_cache_entries = 256 * 1024;
 };
 
 class Store final : public StateReader {
@@ -129,6 +134,18 @@ class Store final : public StateReader {
   Status ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
                  std::optional<std::string>* value);
   void NoteError(Status s);
+  // The account cache. Only the writer's thread (the StateReader methods and
+  // CommitBlock) adds to it, and CommitBlock updates it after the block is
+  // durable, so it never holds an uncommitted or outdated value: a query
+  // thread that misses reads RocksDB and does not fill the cache (it could
+  // race a commit and install an old value).
+  std::optional<Account> CachedAccount(const PublicKey& key);
+  void CacheAccount(const PublicKey& key, const Account& a);
+
+  struct KeyHash {
+    uint8_t sip_key[16];  // random per process: crafted keys cannot collide on purpose
+    size_t operator()(const PublicKey& k) const;
+  };
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -145,6 +162,9 @@ class Store final : public StateReader {
   rocksdb::ColumnFamilyHandle* observations_ = nullptr;
   bool sync_writes_ = true;
   Status status_;
+  size_t account_cache_max_ = 0;
+  std::mutex cache_mu_;
+  std::unordered_map<PublicKey, Account, KeyHash> account_cache_;
 };
 
 }  // namespace chip

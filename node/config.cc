@@ -58,14 +58,36 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
     return Status::InvalidArgument(msg.str());
   }
   const toml::table& t = parsed.table();
-  static const std::set<std::string> known = {
-      "listen",         "metrics_listen",  "allow_remote",      "block_interval_ms",
-      "block_tx_max",   "mempool_tx_max",  "request_bytes_max", "submit_batch_tx_max",
-      "streams_max",    "rpc_threads_max", "log_level",         "log_file",
-      "disk_reserve_mb"};
+  static const std::set<std::string> known = {"listen",
+                                              "metrics_listen",
+                                              "allow_remote",
+                                              "block_interval_ms",
+                                              "block_tx_max",
+                                              "mempool_tx_max",
+                                              "request_bytes_max",
+                                              "submit_batch_tx_max",
+                                              "streams_max",
+                                              "rpc_threads_max",
+                                              "log_level",
+                                              "log_file",
+                                              "disk_reserve_mb",
+                                              "etcd_endpoints",
+                                              "advertise",
+                                              "etcd_lease_ttl_s",
+                                              "etcd_call_timeout_ms",
+                                              "etcd_window_blocks",
+                                              "cluster_block_bytes_max",
+                                              "etcd_defrag_interval_s",
+                                              "etcd_tls_ca_file",
+                                              "etcd_tls_cert_file",
+                                              "etcd_tls_key_file"};
+  // Transport security (node/tls.h).
+  static const std::set<std::string> known_tls = {"allow_plaintext_remote", "tls_cert_file",
+                                                  "tls_key_file", "tls_client_ca_file",
+                                                  "tls_require_client_cert"};
   for (const auto& [key, value] : t) {
     (void)value;
-    if (known.count(std::string(key.str())) == 0) {
+    if (known.count(std::string(key.str())) == 0 && known_tls.count(std::string(key.str())) == 0) {
       return Status::InvalidArgument(path + ": unknown key '" + std::string(key.str()) + "'");
     }
   }
@@ -96,6 +118,18 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
     if (!v) return Status::InvalidArgument(path + ": 'allow_remote' must be true or false");
     c->allow_remote = *v;
   }
+  for (auto [key, out] :
+       {std::pair<const char*, bool*>{"allow_plaintext_remote", &c->allow_plaintext_remote},
+        {"tls_require_client_cert", &c->tls_require_client_cert}}) {
+    if (!t.contains(key)) continue;
+    // Only true booleans: toml++ would also read an integer as a bool.
+    auto v = t[key].is_boolean() ? t[key].value<bool>() : std::nullopt;
+    if (!v) return Status::InvalidArgument(path + ": '" + key + "' must be true or false");
+    *out = *v;
+  }
+  CHIP_RETURN_IF_ERROR(str("tls_cert_file", &c->tls_cert_file));
+  CHIP_RETURN_IF_ERROR(str("tls_key_file", &c->tls_key_file));
+  CHIP_RETURN_IF_ERROR(str("tls_client_ca_file", &c->tls_client_ca_file));
   CHIP_RETURN_IF_ERROR(u32("block_interval_ms", &c->block_interval_ms));
   CHIP_RETURN_IF_ERROR(u32("block_tx_max", &c->block_tx_max));
   CHIP_RETURN_IF_ERROR(u32("mempool_tx_max", &c->mempool_tx_max));
@@ -104,6 +138,16 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   CHIP_RETURN_IF_ERROR(u32("streams_max", &c->streams_max));
   CHIP_RETURN_IF_ERROR(u32("rpc_threads_max", &c->rpc_threads_max));
   CHIP_RETURN_IF_ERROR(u32("disk_reserve_mb", &c->disk_reserve_mb));
+  CHIP_RETURN_IF_ERROR(str("etcd_endpoints", &c->etcd_endpoints));
+  CHIP_RETURN_IF_ERROR(str("advertise", &c->advertise));
+  CHIP_RETURN_IF_ERROR(str("etcd_tls_ca_file", &c->etcd_tls_ca_file));
+  CHIP_RETURN_IF_ERROR(str("etcd_tls_cert_file", &c->etcd_tls_cert_file));
+  CHIP_RETURN_IF_ERROR(str("etcd_tls_key_file", &c->etcd_tls_key_file));
+  CHIP_RETURN_IF_ERROR(u32("etcd_lease_ttl_s", &c->etcd_lease_ttl_s));
+  CHIP_RETURN_IF_ERROR(u32("etcd_call_timeout_ms", &c->etcd_call_timeout_ms));
+  CHIP_RETURN_IF_ERROR(u32("etcd_window_blocks", &c->etcd_window_blocks));
+  CHIP_RETURN_IF_ERROR(u32("cluster_block_bytes_max", &c->cluster_block_bytes_max));
+  CHIP_RETURN_IF_ERROR(u32("etcd_defrag_interval_s", &c->etcd_defrag_interval_s));
   return Status::Ok();
 }
 
@@ -114,14 +158,35 @@ Status ValidateConfig(const NodeConfig& c) {
     return Status::InvalidArgument("metrics_listen must be host:port, got '" + c.metrics_listen +
                                    "'");
   }
-  if (!c.allow_remote && !IsLoopback(c.listen)) {
-    return Status::InvalidArgument("listen address " + c.listen +
-                                   " is not loopback; traffic would be plaintext: pass "
-                                   "--allow-remote (or allow_remote = true) to accept that");
+  // node/tls.h MakeServerCredentials applies the same plaintext rule to the
+  // gRPC port; checking it here too refuses the start before the store opens.
+  bool plaintext_remote = c.allow_plaintext_remote || c.allow_remote;
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return Status::InvalidArgument(
+        "tls_cert_file and tls_key_file (--tls-cert, --tls-key) go together: set both or neither");
   }
-  if (!c.allow_remote && !c.metrics_listen.empty() && !IsLoopback(c.metrics_listen)) {
-    return Status::InvalidArgument("metrics_listen " + c.metrics_listen +
-                                   " is not loopback: pass --allow-remote to accept that");
+  if (c.tls_cert_file.empty() && (!c.tls_client_ca_file.empty() || c.tls_require_client_cert)) {
+    return Status::InvalidArgument(
+        "client certificates (--tls-client-ca, --tls-require-client-cert) need TLS: set "
+        "--tls-cert and --tls-key (tls_cert_file, tls_key_file) too");
+  }
+  if (c.tls_require_client_cert && c.tls_client_ca_file.empty()) {
+    return Status::InvalidArgument(
+        "tls_require_client_cert (--tls-require-client-cert) needs tls_client_ca_file "
+        "(--tls-client-ca), the CA that signs client certificates");
+  }
+  if (c.tls_cert_file.empty() && !plaintext_remote && !IsLoopback(c.listen)) {
+    return Status::FailedPrecondition(
+        "listen address " + c.listen +
+        " is not loopback and no TLS certificate is configured, so traffic would be "
+        "plaintext: pass --tls-cert and --tls-key (tls_cert_file, tls_key_file), or "
+        "--allow-plaintext-remote (allow_plaintext_remote = true) to accept plaintext");
+  }
+  if (!plaintext_remote && !c.metrics_listen.empty() && !IsLoopback(c.metrics_listen)) {
+    return Status::FailedPrecondition(
+        "metrics_listen " + c.metrics_listen +
+        " is not loopback and metrics are plain HTTP: pass --allow-plaintext-remote (or "
+        "allow_plaintext_remote = true) to accept that");
   }
   if (c.block_interval_ms < 1 || c.block_interval_ms > 60'000) {
     return Status::InvalidArgument("block_interval_ms must be 1..60000");
@@ -140,6 +205,29 @@ Status ValidateConfig(const NodeConfig& c) {
   }
   if (c.streams_max < 1 || c.rpc_threads_max < 4) {
     return Status::InvalidArgument("streams_max must be >= 1 and rpc_threads_max >= 4");
+  }
+  if (!c.advertise.empty() && !HasPort(c.advertise)) {
+    return Status::InvalidArgument("advertise must be host:port, got '" + c.advertise + "'");
+  }
+  if (c.etcd_tls_ca_file.empty() &&
+      (!c.etcd_tls_cert_file.empty() || !c.etcd_tls_key_file.empty())) {
+    return Status::InvalidArgument(
+        "etcd_tls_cert_file and etcd_tls_key_file need etcd_tls_ca_file");
+  }
+  if (c.etcd_tls_cert_file.empty() != c.etcd_tls_key_file.empty()) {
+    return Status::InvalidArgument("etcd_tls_cert_file and etcd_tls_key_file go together");
+  }
+  if (c.etcd_lease_ttl_s < 1 || c.etcd_lease_ttl_s > 60) {
+    return Status::InvalidArgument("etcd_lease_ttl_s must be 1..60");
+  }
+  if (c.etcd_call_timeout_ms < 100 || c.etcd_call_timeout_ms > 60'000) {
+    return Status::InvalidArgument("etcd_call_timeout_ms must be 100..60000");
+  }
+  if (c.etcd_window_blocks < 2 || c.etcd_window_blocks > 1'000'000) {
+    return Status::InvalidArgument("etcd_window_blocks must be 2..1000000");
+  }
+  if (c.cluster_block_bytes_max < 4 * 1024 || c.cluster_block_bytes_max > (1u << 20)) {
+    return Status::InvalidArgument("cluster_block_bytes_max must be 4 KiB..1 MiB");
   }
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
   if (levels.count(c.log_level) == 0) {
@@ -174,11 +262,22 @@ std::string TomlString(const std::string& v) {
 std::string DefaultConfigToml(const NodeConfig& c) {
   std::ostringstream o;
   o << "# chipd configuration. Flags given to `chipd start` override these.\n"
-    << "# gRPC listen address; non-loopback needs allow_remote = true (plaintext).\n"
+    << "# gRPC listen address. Off loopback it needs TLS (tls_cert_file, tls_key_file)\n"
+    << "# or allow_plaintext_remote = true.\n"
     << "listen = " << TomlString(c.listen) << "\n"
     << "# Prometheus metrics (HTTP); \"\" turns them off.\n"
     << "metrics_listen = " << TomlString(c.metrics_listen) << "\n"
     << "allow_remote = " << (c.allow_remote ? "true" : "false") << "\n"
+    << "# Plaintext gRPC (no TLS) or metrics on a non-loopback address; allow_remote\n"
+    << "# is the older name of this key.\n"
+    << "allow_plaintext_remote = " << (c.allow_plaintext_remote ? "true" : "false") << "\n"
+    << "# TLS for gRPC (docs/OPERATIONS.md, TLS): PEM certificate chain and key; \"\" = off.\n"
+    << "tls_cert_file = " << TomlString(c.tls_cert_file) << "\n"
+    << "tls_key_file = " << TomlString(c.tls_key_file) << "\n"
+    << "# CA of client certificates: clients are asked for one; required if\n"
+    << "# tls_require_client_cert.\n"
+    << "tls_client_ca_file = " << TomlString(c.tls_client_ca_file) << "\n"
+    << "tls_require_client_cert = " << (c.tls_require_client_cert ? "true" : "false") << "\n"
     << "# A block is cut block_interval_ms after its first transaction arrived,\n"
     << "# or as soon as block_tx_max transactions wait.\n"
     << "block_interval_ms = " << c.block_interval_ms << "\n"
@@ -191,6 +290,20 @@ std::string DefaultConfigToml(const NodeConfig& c) {
     << "rpc_threads_max = " << c.rpc_threads_max << "\n"
     << "# Free disk space (MiB) kept in reserve: below it writes are refused.\n"
     << "disk_reserve_mb = " << c.disk_reserve_mb << "\n"
+    << "# Cluster: etcd members (host:port,...); \"\" runs a single node.\n"
+    << "etcd_endpoints = " << TomlString(c.etcd_endpoints) << "\n"
+    << "# gRPC address other nodes use to reach this one (\"\" = listen).\n"
+    << "advertise = " << TomlString(c.advertise) << "\n"
+    << "# TLS to etcd (PEM files): CA of the members, this node's certificate and key.\n"
+    << "etcd_tls_ca_file = " << TomlString(c.etcd_tls_ca_file) << "\n"
+    << "etcd_tls_cert_file = " << TomlString(c.etcd_tls_cert_file) << "\n"
+    << "etcd_tls_key_file = " << TomlString(c.etcd_tls_key_file) << "\n"
+    << "etcd_lease_ttl_s = " << c.etcd_lease_ttl_s << "\n"
+    << "etcd_call_timeout_ms = " << c.etcd_call_timeout_ms << "\n"
+    << "etcd_window_blocks = " << c.etcd_window_blocks << "\n"
+    << "cluster_block_bytes_max = " << c.cluster_block_bytes_max << "\n"
+    << "# The producer defragments one etcd member in turn this often (0 = never).\n"
+    << "etcd_defrag_interval_s = " << c.etcd_defrag_interval_s << "\n"
     << "log_level = " << TomlString(c.log_level) << "\n"
     << "log_file = " << TomlString(c.log_file) << "\n";
   return o.str();

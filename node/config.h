@@ -15,8 +15,18 @@ struct NodeConfig {
   std::string data_dir;
   std::string listen = kDefaultListen;                 // gRPC host:port
   std::string metrics_listen = kDefaultMetricsListen;  // Prometheus host:port; "" = off
-  // Listening on a non-loopback address needs this: traffic is plaintext.
+  // Plaintext off loopback: the gRPC port without TLS, or metrics (always
+  // plain HTTP), on a non-loopback address needs allow_plaintext_remote.
+  // allow_remote is its older name and means the same.
+  bool allow_plaintext_remote = false;
   bool allow_remote = false;
+  // TLS of the gRPC port (node/tls.h, docs/OPERATIONS.md "TLS"), PEM files.
+  // No certificate: plaintext. A client CA: clients are asked for a
+  // certificate signed by it, and must present one if tls_require_client_cert.
+  std::string tls_cert_file;  // certificate chain, the node's own first
+  std::string tls_key_file;   // its private key, unencrypted
+  std::string tls_client_ca_file;
+  bool tls_require_client_cert = false;
   uint32_t block_interval_ms = 20;  // cut a block this long after its first tx
   uint32_t block_tx_max = 5'000;    // or when this many txs wait
   uint32_t mempool_tx_max = 100'000;
@@ -28,6 +38,25 @@ struct NodeConfig {
   // refuses new transactions (RESOURCE_EXHAUSTED) and keeps serving reads,
   // instead of letting RocksDB run out of space mid-write.
   uint32_t disk_reserve_mb = 64;
+  // Cluster (docs/OPERATIONS.md, "Running a cluster"). Empty etcd_endpoints:
+  // a single node that orders its blocks itself.
+  std::string etcd_endpoints;  // "host:port,host:port,..." of the etcd members
+  // The gRPC host:port other nodes and clients use to reach this node; ""
+  // means the bound listen address.
+  std::string advertise;
+  // TLS to etcd: the CA of the members' certificates, and this node's
+  // client certificate and key (PEM files); empty: plaintext.
+  std::string etcd_tls_ca_file, etcd_tls_cert_file, etcd_tls_key_file;
+  uint32_t etcd_lease_ttl_s = 3;  // producer lease: failover takes about this long
+  uint32_t etcd_call_timeout_ms = 3'000;
+  // Blocks kept in etcd; a node further behind catches up from a peer.
+  uint32_t etcd_window_blocks = 1'000;
+  // The producer defragments one etcd member (in turn) this often, giving
+  // the space of compacted blocks back to the filesystem; 0: never.
+  uint32_t etcd_defrag_interval_s = 600;
+  // Largest block (serialized) a cluster producer puts into etcd: etcd stays
+  // fast with small values (tens of KiB) and refuses requests over 1.5 MiB.
+  uint32_t cluster_block_bytes_max = 64 * 1024;
   std::string log_level = "info";
   std::string log_file;  // "" = stderr only
 };
@@ -35,7 +64,9 @@ struct NodeConfig {
 // Reads `path` (TOML) over `config`. Unknown keys, wrong types and values out
 // of range are InvalidArgument naming the key.
 Status LoadConfigFile(const std::string& path, NodeConfig* config);
-// Checks cross-field rules (ranges, loopback unless allow_remote).
+// Checks cross-field rules (ranges; plaintext only on loopback unless
+// allow_plaintext_remote; TLS files given as complete sets). Does not read
+// the TLS files: node/tls.h does, when the server starts.
 Status ValidateConfig(const NodeConfig& config);
 // The TOML text `chipd init` writes, with every key and its default.
 std::string DefaultConfigToml(const NodeConfig& config);

@@ -23,6 +23,7 @@ struct EtcdClient::Stubs {
   std::unique_ptr<epb::KV::Stub> kv;
   std::unique_ptr<epb::Lease::Stub> lease;
   std::unique_ptr<epb::Watch::Stub> watch;
+  std::unique_ptr<epb::Maintenance::Stub> maintenance;
 };
 
 namespace {
@@ -197,7 +198,7 @@ Result<std::string> ResolveIpv4(const std::string& host) {
 // "h1:p1, http://h2:p2" -> "ipv4:a1:p1,a2:p2": one channel over every member,
 // so gRPC balances calls over the members it is connected to and routes
 // around one that is down.
-Result<std::string> ChannelTarget(const std::string& endpoints) {
+Result<std::string> ChannelTarget(const std::string& endpoints, bool tls, std::string* first_host) {
   std::vector<std::string> addresses;
   size_t pos = 0;
   while (pos <= endpoints.size()) {
@@ -209,9 +210,14 @@ Result<std::string> ChannelTarget(const std::string& endpoints) {
     ep.erase(ep.find_last_not_of(" \t/") + 1);
     if (ep.empty()) continue;
     if (StartsWith(ep, "https://")) {
-      return Status::InvalidArgument("etcd endpoint '" + ep + "': TLS is not supported");
+      if (!tls) {
+        return Status::InvalidArgument("etcd endpoint '" + ep +
+                                       "' is https: give the CA of etcd's certificates");
+      }
+      ep.erase(0, 8);
     }
     if (StartsWith(ep, "http://")) ep.erase(0, 7);
+    if (first_host != nullptr && first_host->empty()) *first_host = ep.substr(0, ep.rfind(':'));
     size_t colon = ep.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == ep.size()) {
       return Status::InvalidArgument("etcd endpoint '" + ep + "' is not host:port");
@@ -341,7 +347,16 @@ EtcdOp EtcdOp::Delete(std::string key, std::string range_end) {
 // ---- EtcdClient ----
 
 Result<std::unique_ptr<EtcdClient>> EtcdClient::Create(const EtcdClientOptions& options) {
-  auto target = ChannelTarget(options.endpoints);
+  const bool tls = !options.tls_ca_pem.empty();
+  if (!tls && (!options.tls_cert_pem.empty() || !options.tls_key_pem.empty())) {
+    return Status::InvalidArgument(
+        "an etcd client certificate needs the CA of etcd's certificates");
+  }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return Status::InvalidArgument("an etcd client certificate needs both certificate and key");
+  }
+  std::string first_host;
+  auto target = ChannelTarget(options.endpoints, tls, &first_host);
   if (!target.ok()) return target.status();
   if (options.call_timeout_ms == 0) {
     return Status::InvalidArgument("etcd call_timeout_ms must be positive");
@@ -363,10 +378,23 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::Create(const EtcdClientOptions& 
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffInitialMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
   auto stubs = std::make_unique<Stubs>();
-  stubs->channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (tls) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    credentials = grpc::SslCredentials(ssl);
+    // The target is a list of resolved addresses: name the certificate to
+    // expect explicitly.
+    args.SetSslTargetNameOverride(options.tls_server_name.empty() ? first_host
+                                                                  : options.tls_server_name);
+  }
+  stubs->channel = grpc::CreateCustomChannel(*target, credentials, args);
   stubs->kv = epb::KV::NewStub(stubs->channel);
   stubs->lease = epb::Lease::NewStub(stubs->channel);
   stubs->watch = epb::Watch::NewStub(stubs->channel);
+  stubs->maintenance = epb::Maintenance::NewStub(stubs->channel);
   return std::unique_ptr<EtcdClient>(new EtcdClient(options, std::move(stubs)));
 }
 
@@ -486,6 +514,16 @@ Status EtcdClient::Compact(int64_t revision, bool physical) {
   return CallWithRetry(
       options_, stubs_->channel.get(), CallKind::kIdempotent, "Compact",
       [&](grpc::ClientContext* c) { return stubs_->kv->Compact(c, req, &resp); }, nullptr);
+}
+
+Status EtcdClient::Defragment() {
+  epb::DefragmentRequest req;
+  epb::DefragmentResponse resp;
+  // Defragmenting twice is harmless.
+  return CallWithRetry(
+      options_, stubs_->channel.get(), CallKind::kIdempotent, "Defragment",
+      [&](grpc::ClientContext* c) { return stubs_->maintenance->Defragment(c, req, &resp); },
+      nullptr);
 }
 
 Result<EtcdLease> EtcdClient::LeaseGrant(int64_t ttl_s) {

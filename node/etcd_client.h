@@ -64,9 +64,17 @@ inline constexpr size_t kEtcdEndpointsMax = 16;
 
 struct EtcdClientOptions {
   // Comma-separated host:port list of the members' client URLs, e.g.
-  // "127.0.0.1:2379,127.0.0.1:22379". An "http://" prefix is accepted; TLS
-  // is not supported. Host names are resolved (IPv4) once, at Create.
+  // "127.0.0.1:2379,127.0.0.1:22379". An "http://" or "https://" prefix is
+  // accepted (https needs tls_ca_pem). Host names are resolved (IPv4) once,
+  // at Create.
   std::string endpoints;
+  // TLS to etcd (its --cert-file/--key-file): with tls_ca_pem set, every
+  // member's certificate is verified against it, and tls_cert_pem +
+  // tls_key_pem (optional) are presented as the client certificate (etcd's
+  // --client-cert-auth; with etcd auth enabled its CN is the etcd user).
+  // PEM text, not file names. tls_server_name is the name checked in the
+  // members' certificates; empty: the host of the first endpoint.
+  std::string tls_ca_pem, tls_cert_pem, tls_key_pem, tls_server_name;
   // Deadline of each call, its retries included.
   uint32_t call_timeout_ms = 3'000;
   // Largest response accepted (a Range without a limit can be large). A
@@ -206,6 +214,10 @@ class EtcdClient {
   // compacted (possibly by an earlier attempt of this same call) or is in
   // the future.
   Status Compact(int64_t revision, bool physical = false);
+  // Gives the member's freed space back to the filesystem (after Compact).
+  // It applies to the one member that answers, which blocks meanwhile: use
+  // a client of a single endpoint, and one member at a time.
+  Status Defragment();
 
   // A new lease of ttl_s seconds (etcd may raise a very short TTL to its
   // minimum). A failed grant may leave an orphan lease; it expires unused.

@@ -9,9 +9,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -20,6 +23,7 @@
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
 #include "ledger/pricing/catalog.h"
+#include "node/devnet.h"
 #include "node/node.h"
 
 using namespace chip;
@@ -103,9 +107,31 @@ int RunNode(const NodeConfig& config, const std::function<void(const Node&)>& on
 struct Overrides {
   std::string listen, metrics_listen, log_level, log_file;
   bool allow_remote = false, no_metrics = false;
+  std::string tls_cert, tls_key, tls_client_ca;
+  bool tls_require_client_cert = false, allow_plaintext_remote = false;
   uint32_t block_interval_ms = 0, block_tx_max = 0, mempool_tx_max = 0;
   std::optional<uint32_t> disk_reserve_mb;
+  std::string etcd, advertise, etcd_tls_ca, etcd_tls_cert, etcd_tls_key;
+  uint32_t etcd_lease_ttl_s = 0, etcd_window_blocks = 0, cluster_block_bytes_max = 0;
+  std::optional<uint32_t> etcd_defrag_interval_s;
   void Register(CLI::App* cmd) {
+    cmd->add_option("--etcd", etcd,
+                    "join a cluster: etcd members host:port,host:port,... (docs/OPERATIONS.md)");
+    cmd->add_option("--advertise", advertise,
+                    "gRPC host:port peers use to reach this node (default: the listen address)");
+    cmd->add_option("--etcd-tls-ca", etcd_tls_ca, "TLS to etcd: CA of the members (PEM)");
+    cmd->add_option("--etcd-tls-cert", etcd_tls_cert, "TLS to etcd: this node's certificate");
+    cmd->add_option("--etcd-tls-key", etcd_tls_key, "TLS to etcd: its key");
+    cmd->add_option("--etcd-lease-ttl-s", etcd_lease_ttl_s, "producer lease TTL (default 3)")
+        ->check(CLI::Range(1, 60));
+    cmd->add_option("--etcd-window-blocks", etcd_window_blocks,
+                    "recent blocks kept in etcd (default 1000)")
+        ->check(CLI::Range(2, 1000000));
+    cmd->add_option("--cluster-block-bytes-max", cluster_block_bytes_max,
+                    "largest block put into etcd (default 65536)")
+        ->check(CLI::Range(4096, 1 << 20));
+    cmd->add_option("--etcd-defrag-interval-s", etcd_defrag_interval_s,
+                    "producer defragments one etcd member in turn this often; 0 never (600)");
     cmd->add_option("--disk-reserve-mb", disk_reserve_mb,
                     "free space to keep; below it writes are refused (default 64)");
     cmd->add_option("--block-tx-max", block_tx_max, "cut a block when this many txs wait")
@@ -116,8 +142,15 @@ struct Overrides {
     cmd->add_option("--metrics-listen", metrics_listen,
                     "Prometheus address (default 127.0.0.1:7701)");
     cmd->add_flag("--no-metrics", no_metrics, "do not serve metrics");
-    cmd->add_flag("--allow-remote", allow_remote,
-                  "allow listening on non-loopback addresses (plaintext)");
+    cmd->add_flag("--allow-remote", allow_remote, "older name of --allow-plaintext-remote");
+    cmd->add_flag("--allow-plaintext-remote", allow_plaintext_remote,
+                  "allow plaintext gRPC (no TLS) or metrics on non-loopback addresses");
+    cmd->add_option("--tls-cert", tls_cert, "serve gRPC over TLS with this PEM certificate chain");
+    cmd->add_option("--tls-key", tls_key, "the PEM private key of --tls-cert (unencrypted)");
+    cmd->add_option("--tls-client-ca", tls_client_ca,
+                    "ask clients for a certificate signed by this PEM CA");
+    cmd->add_flag("--tls-require-client-cert", tls_require_client_cert,
+                  "refuse clients without such a certificate (needs --tls-client-ca)");
     cmd->add_option("--block-interval-ms", block_interval_ms,
                     "cut a block this long after its first tx")
         ->check(CLI::Range(1, 60000));
@@ -129,6 +162,18 @@ struct Overrides {
     if (!metrics_listen.empty()) c->metrics_listen = metrics_listen;
     if (no_metrics) c->metrics_listen.clear();
     if (allow_remote) c->allow_remote = true;
+    if (allow_plaintext_remote) c->allow_plaintext_remote = true;
+    // Absolute, so that the config.toml written by init (and dev) still
+    // finds the files when chipd later runs from another directory.
+    auto absolute = [](const std::string& p) {
+      std::error_code ec;
+      auto a = std::filesystem::absolute(p, ec);
+      return ec ? p : a.string();
+    };
+    if (!tls_cert.empty()) c->tls_cert_file = absolute(tls_cert);
+    if (!tls_key.empty()) c->tls_key_file = absolute(tls_key);
+    if (!tls_client_ca.empty()) c->tls_client_ca_file = absolute(tls_client_ca);
+    if (tls_require_client_cert) c->tls_require_client_cert = true;
     if (block_interval_ms != 0) c->block_interval_ms = block_interval_ms;
     if (block_tx_max != 0) {
       c->block_tx_max = block_tx_max;
@@ -138,6 +183,15 @@ struct Overrides {
     if (disk_reserve_mb) c->disk_reserve_mb = *disk_reserve_mb;
     if (!log_level.empty()) c->log_level = log_level;
     if (!log_file.empty()) c->log_file = log_file;
+    if (!etcd.empty()) c->etcd_endpoints = etcd;
+    if (!advertise.empty()) c->advertise = advertise;
+    if (!etcd_tls_ca.empty()) c->etcd_tls_ca_file = absolute(etcd_tls_ca);
+    if (!etcd_tls_cert.empty()) c->etcd_tls_cert_file = absolute(etcd_tls_cert);
+    if (!etcd_tls_key.empty()) c->etcd_tls_key_file = absolute(etcd_tls_key);
+    if (etcd_lease_ttl_s != 0) c->etcd_lease_ttl_s = etcd_lease_ttl_s;
+    if (etcd_window_blocks != 0) c->etcd_window_blocks = etcd_window_blocks;
+    if (cluster_block_bytes_max != 0) c->cluster_block_bytes_max = cluster_block_bytes_max;
+    if (etcd_defrag_interval_s) c->etcd_defrag_interval_s = *etcd_defrag_interval_s;
   }
 };
 
@@ -164,6 +218,45 @@ Result<std::pair<PublicKey, std::optional<uint64_t>>> ParseKeyWithAmount(const s
   auto amount = ParseAmount(text.substr(pos + 1));
   if (!amount.ok()) return amount.status();
   return std::make_pair(*key, std::optional<uint64_t>(*amount));
+}
+
+// The wallet's 'dev' key, created (unprotected: it guards nothing) for a new
+// chain. A chain that exists already needs the wallet it was made with.
+Result<PublicKey> EnsureDevKey(const std::string& wallet_dir, bool fresh_chain,
+                               const std::string& chain_dir) {
+  wallet::Keystore ks(wallet_dir);
+  auto info = ks.Info("dev");
+  if (info.ok()) return info->key;
+  if (info.status().code() != Status::Code::kNotFound) return info.status();
+  if (!fresh_chain) {
+    return Status::FailedPrecondition(
+        chain_dir + " holds a dev chain, but wallet " + wallet_dir +
+        " has no 'dev' key: pass the --wallet it was created with (or remove " + chain_dir +
+        " to start a new chain)");
+  }
+  SecretKey k = GenerateKey();
+  // Stored under the empty passphrase, marked unprotected so `chip` does not
+  // prompt; cheap KDF since it guards nothing.
+  auto made = ks.Import("dev", k.Seed(), "", /*is_protected=*/false, wallet::KdfCost::Minimum());
+  if (!made.ok()) return made.status();
+  std::printf("created development key 'dev' %s in %s\n", made->address.c_str(),
+              wallet_dir.c_str());
+  return made->key;
+}
+
+// A development genesis: `validators` produce, the dev key issues, observes
+// prices and holds the initial funds.
+Genesis DevGenesis(const std::string& name, const std::vector<PublicKey>& validators,
+                   const PublicKey& dev_key) {
+  Genesis g;
+  g.chain_name = name;
+  g.genesis_time_ms = NowMs();
+  g.pricing = DefaultPricing();
+  g.validators = validators;
+  g.issuers.push_back({dev_key, std::nullopt});
+  g.oracles.push_back(dev_key);
+  g.balances.emplace_back(dev_key, kDevFundingUcu);
+  return g;
 }
 
 void PrintDevBanner(const Node& node, const std::string& wallet_dir, const std::string& data_dir,
@@ -240,6 +333,30 @@ int main(int argc, char** argv) {
   dev->add_option("--wallet", dev_wallet, "chip wallet directory (default $CHIP_HOME or ~/.chip)");
   Overrides dev_over;
   dev_over.Register(dev);
+
+  // --- devnet ---
+  auto* devnet = app.add_subcommand(
+      "devnet", "run a local cluster: 3 etcd members and N nodes on loopback (Ctrl-C stops all)");
+  DevnetOptions net;
+  net.dir = ".chipdevnet";
+  std::string net_wallet;
+  devnet->add_option("--nodes", net.nodes, "number of chipd nodes, 1..7 (default 3)")
+      ->check(CLI::Range(size_t{1}, kDevnetNodesMax));
+  devnet->add_option("--dir", net.dir, "devnet directory (default ./.chipdevnet)");
+  devnet->add_option("--wallet", net_wallet,
+                     "chip wallet directory (default $CHIP_HOME or ~/.chip)");
+  devnet
+      ->add_option("--base-port", net.base_port,
+                   "node i serves gRPC on base+2i, metrics on base+2i+1 (default 7710)")
+      ->check(CLI::Range(1024, 65000));
+  devnet
+      ->add_option("--etcd-base-port", net.etcd_base_port,
+                   "etcd member j: client base+2j, peer base+2j+1 (default 23790)")
+      ->check(CLI::Range(1024, 65000));
+  devnet->add_option("--etcd-binary", net.etcd_path, "etcd to run (default /usr/bin/etcd)");
+  devnet->add_option("--log-level", net.log_level, "nodes' log level (default info)");
+  devnet->add_option("--node-flag", net.node_flags,
+                     "extra flag for every node's chipd start (repeatable)");
 
   try {
     app.parse(argc, argv);
@@ -328,30 +445,9 @@ int main(int argc, char** argv) {
     std::string wallet_dir = dev_wallet.empty() ? DefaultWalletDir() : dev_wallet;
     struct stat st;
     bool fresh = ::stat((dev_dir + "/db").c_str(), &st) != 0;
-    wallet::Keystore ks(wallet_dir);
-    PublicKey dev_key{};
-    auto info = ks.Info("dev");
-    if (info.ok()) {
-      dev_key = info->key;
-    } else if (info.status().code() == Status::Code::kNotFound && !fresh) {
-      return Fail(Status::FailedPrecondition(
-          dev_dir + " holds a dev chain, but wallet " + wallet_dir +
-          " has no 'dev' key: pass the --wallet it was created with (or remove " + dev_dir +
-          " to start a new chain)"));
-    } else if (info.status().code() == Status::Code::kNotFound) {
-      SecretKey k = GenerateKey();
-      // Development key: stored under the empty passphrase, marked
-      // unprotected so `chip` does not prompt; cheap KDF since it guards
-      // nothing.
-      auto made =
-          ks.Import("dev", k.Seed(), "", /*is_protected=*/false, wallet::KdfCost::Minimum());
-      if (!made.ok()) return Fail(made.status());
-      dev_key = made->key;
-      std::printf("created development key 'dev' %s in %s\n", made->address.c_str(),
-                  wallet_dir.c_str());
-    } else {
-      return Fail(info.status());
-    }
+    auto dev_key_or = EnsureDevKey(wallet_dir, fresh, dev_dir);
+    if (!dev_key_or.ok()) return Fail(dev_key_or.status());
+    const PublicKey dev_key = *dev_key_or;
     NodeConfig c;
     if (fresh) {
       c.data_dir = dev_dir;
@@ -359,14 +455,7 @@ int main(int argc, char** argv) {
       Status v = ValidateConfig(c);
       if (!v.ok()) return Fail(v);
       SecretKey node_key = GenerateKey();
-      Genesis g;
-      g.chain_name = "chipledger-dev";
-      g.genesis_time_ms = NowMs();
-      g.pricing = DefaultPricing();
-      g.validators.push_back(node_key.Public());
-      g.issuers.push_back({dev_key, std::nullopt});
-      g.oracles.push_back(dev_key);
-      g.balances.emplace_back(dev_key, kDevFundingUcu);
+      Genesis g = DevGenesis("chipledger-dev", {node_key.Public()}, dev_key);
       Status s = InitDataDir(c, g, node_key);
       if (!s.ok()) return Fail(s);
       std::printf("created dev chain in %s\n", dev_dir.c_str());
@@ -376,6 +465,47 @@ int main(int argc, char** argv) {
     if (Status l = SetupLogging(c); !l.ok()) return Fail(l);
     return RunNode(
         c, [&](const Node& n) { PrintDevBanner(n, wallet_dir, dev_dir, c.metrics_listen); });
+  }
+  if (*devnet) {
+    net.wallet_dir = net_wallet.empty() ? DefaultWalletDir() : net_wallet;
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return Fail(Status::Internal("cannot find this chipd binary"));
+    net.chipd_path.assign(self, static_cast<size_t>(n));
+    struct stat st;
+    if (::mkdir(net.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Fail(Status::IoError("mkdir " + net.dir + ": " + std::strerror(errno)));
+    }
+    size_t existing = 0;
+    while (::stat((DevnetNodeDir(net, existing) + "/db").c_str(), &st) == 0) ++existing;
+    if (existing != 0 && existing != net.nodes) {
+      return Fail(Status::FailedPrecondition(
+          net.dir + " holds a devnet of " + std::to_string(existing) + " nodes; pass --nodes " +
+          std::to_string(existing) + " (or remove " + net.dir + " to start a new one)"));
+    }
+    auto dev_key = EnsureDevKey(net.wallet_dir, existing == 0, net.dir);
+    if (!dev_key.ok()) return Fail(dev_key.status());
+    if (existing == 0) {
+      std::vector<SecretKey> keys;
+      std::vector<PublicKey> validators;
+      for (size_t i = 0; i < net.nodes; ++i) {
+        keys.push_back(GenerateKey());
+        validators.push_back(keys.back().Public());
+      }
+      Genesis g = DevGenesis("chipledger-devnet", validators, *dev_key);
+      for (size_t i = 0; i < net.nodes; ++i) {
+        NodeConfig c;
+        c.data_dir = DevnetNodeDir(net, i);
+        c.listen = DevnetNodeAddress(net, i);
+        c.metrics_listen = DevnetMetricsAddress(net, i);
+        c.etcd_endpoints = DevnetEtcdEndpoints(net);
+        Status s = InitDataDir(c, g, keys[i]);
+        if (!s.ok()) return Fail(s);
+      }
+      std::printf("created devnet chain %s... with %zu validators in %s\n",
+                  ToHex(ChainId(g)).substr(0, 16).c_str(), net.nodes, net.dir.c_str());
+    }
+    return RunDevnet(net, signals);
   }
   return kExitUsage;
 }

@@ -15,6 +15,9 @@
 
 #include "ledger/address.h"
 #include "ledger/file_util.h"
+#include "node/cluster.h"
+#include "node/sequencer.h"
+#include "node/tls.h"
 
 namespace chip::node {
 
@@ -105,14 +108,28 @@ Result<std::unique_ptr<Node>> Node::Open(const NodeConfig& config) {
 Node::~Node() { Shutdown(); }
 
 Status Node::Start() {
-  // The sequencer exists before anything that may read it (metrics, RPCs).
-  sequencer_ = std::make_unique<Sequencer>(chain_.get(), node_key_.get(), config_, &metrics_);
+  // TLS files are read and checked before anything starts: a bad certificate
+  // refuses the start with a message naming the file.
+  auto credentials = MakeServerCredentials(ServerTlsFiles(config_), config_.listen,
+                                           config_.allow_plaintext_remote || config_.allow_remote);
+  if (!credentials.ok()) return credentials.status();
+  spdlog::info("{}", DescribeServerTls(ServerTlsFiles(config_)));
+  // The orderer exists before anything that may read it (metrics, RPCs).
+  EtcdOrderer* cluster = nullptr;
+  if (config_.etcd_endpoints.empty()) {
+    orderer_ = std::make_unique<Sequencer>(chain_.get(), node_key_.get(), config_, &metrics_);
+  } else {
+    auto made = EtcdOrderer::Create(chain_.get(), node_key_.get(), config_, &metrics_);
+    if (!made.ok()) return made.status();
+    cluster = made->get();
+    orderer_ = std::move(*made);
+  }
   if (!config_.metrics_listen.empty()) {
     metrics_server_ = std::make_unique<MetricsServer>(&metrics_);
     Store* store = chain_->store();
     metrics_.SetGaugeSource([this, store](std::string* out) {
       std::ostringstream o;
-      pb::BlockHeader tip = sequencer_->Tip();
+      pb::BlockHeader tip = orderer_->Tip();
       o << "# TYPE chip_height gauge\nchip_height " << tip.height() << "\n";
       for (const char* prop : {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
                                "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-live-data-size",
@@ -131,7 +148,7 @@ Status Node::Start() {
   }
   ctx_ = std::make_unique<NodeContext>();
   ctx_->chain = chain_.get();
-  ctx_->sequencer = sequencer_.get();
+  ctx_->orderer = orderer_.get();
   ctx_->metrics = &metrics_;
   ctx_->config = config_;
   ctx_->node_key = node_key_pub_;
@@ -139,7 +156,9 @@ Status Node::Start() {
   ctx_->started = std::chrono::steady_clock::now();
   service_ = std::make_unique<LedgerService>(ctx_.get());
   pricing_service_ = std::make_unique<PricingService>(ctx_.get());
-  sequencer_->Start();
+  // A single node orders from the start; a cluster node starts once its
+  // gRPC address is known, since it advertises it to its peers.
+  if (!cluster) orderer_->Start();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -148,7 +167,7 @@ Status Node::Start() {
   // would silently share it, each client reaching either chain at random.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config_.listen, *credentials, &port);
   builder.RegisterService(service_.get());
   builder.RegisterService(pricing_service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
@@ -158,13 +177,25 @@ Status Node::Start() {
   builder.SetResourceQuota(quota);
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
-    sequencer_->Stop();
+    orderer_->Stop();
+    // gRPC also fails here when it cannot use the TLS certificate and key:
+    // node/tls.cc checks only their PEM form, not that they belong together.
+    if (!config_.tls_cert_file.empty()) {
+      return Status::Unavailable("cannot listen on " + config_.listen +
+                                 ": port in use, or the TLS certificate " + config_.tls_cert_file +
+                                 " and key " + config_.tls_key_file +
+                                 " do not match or are invalid");
+    }
     return Status::Unavailable("cannot listen on " + config_.listen + " (port in use?)");
   }
   bound_ = config_.listen.substr(0, config_.listen.rfind(':') + 1) + std::to_string(port);
+  if (cluster) {
+    cluster->SetAdvertise(config_.advertise.empty() ? bound_ : config_.advertise);
+    orderer_->Start();
+  }
   spdlog::info("chipd serving chain {} ({}) at height {} on {}; metrics on {}",
                chain_->genesis().chain_name, ToHex(chain_->chain_id()).substr(0, 16),
-               sequencer_->Tip().height(), bound_,
+               orderer_->Tip().height(), bound_,
                config_.metrics_listen.empty() ? "(off)" : config_.metrics_listen);
   return Status::Ok();
 }
@@ -175,13 +206,13 @@ void Node::Shutdown() {
   if (ctx_) ctx_->stopping.store(true);
   // Commit what is queued first: submitters waiting on it get their results
   // before the server closes their calls.
-  if (sequencer_) sequencer_->Stop();
+  if (orderer_) orderer_->Stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
   }
   if (metrics_server_) metrics_server_->Stop();
-  if (sequencer_) spdlog::info("chipd stopped at height {}", sequencer_->Tip().height());
+  if (orderer_) spdlog::info("chipd stopped at height {}", orderer_->Tip().height());
 }
 
 }  // namespace chip::node

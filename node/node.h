@@ -1,4 +1,4 @@
-// A running chipd: the chain, the sequencer, the gRPC server (Ledger, health,
+// A running chipd: the chain, the orderer, the gRPC server (Ledger, health,
 // reflection) and the metrics endpoint. Data directory layout:
 //   <data_dir>/config.toml    settings (flags override)
 //   <data_dir>/genesis.json   the chain's genesis (canonical form)
@@ -15,8 +15,8 @@
 #include "ledger/file_util.h"
 #include "node/config.h"
 #include "node/metrics.h"
+#include "node/orderer.h"
 #include "node/pricing_service.h"
-#include "node/sequencer.h"
 #include "node/service.h"
 
 namespace chip::node {
@@ -36,7 +36,7 @@ class Node {
   static Result<std::unique_ptr<Node>> Open(const NodeConfig& config);
   ~Node();
 
-  // Starts metrics, the sequencer and the gRPC server.
+  // Starts metrics, the orderer (single-node or cluster) and the gRPC server.
   Status Start();
   // Stops accepting, commits the queued block(s), stops the server cleanly.
   void Shutdown();
@@ -54,7 +54,7 @@ class Node {
   PublicKey node_key_pub_{};
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
-  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Orderer> orderer_;
   std::unique_ptr<NodeContext> ctx_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<PricingService> pricing_service_;

@@ -40,7 +40,7 @@ grpc::Status Invalid(const std::string& m) {
 }  // namespace
 
 Result<PricingService::Served> PricingService::CurrentCurve(pricing::Basis basis) {
-  uint64_t height = ctx_->sequencer->Tip().height();
+  uint64_t height = ctx_->orderer->Tip().height();
   std::lock_guard<std::mutex> lock(mu_);
   if (cached_height_ != height) {
     cache_.clear();

@@ -35,11 +35,11 @@ void Sequencer::Stop() {
 
 Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::SignedTx> txs,
                                                              std::vector<CheckedTx> checked,
-                                                             bool atomic) {
+                                                             bool atomic, bool /*forwarded*/) {
   CHIP_CHECK(txs.size() == checked.size());
   CHIP_CHECK(!txs.empty());
   for (const auto& c : checked) CHIP_CHECK(c.code == pb::RESULT_OK);
-  auto entry = std::make_unique<Entry>();
+  auto entry = std::make_unique<PendingEntry>();
   entry->txs = std::move(txs);
   entry->checked = std::move(checked);
   entry->atomic = atomic;
@@ -104,7 +104,7 @@ uint64_t Sequencer::WaitForHeightAbove(uint64_t height, std::chrono::millisecond
 void Sequencer::Run() {
   const auto interval = std::chrono::milliseconds(config_.block_interval_ms);
   for (;;) {
-    std::vector<std::unique_ptr<Entry>> take;
+    PendingEntries take;
     {
       std::unique_lock<std::mutex> lock(mu_);
       while (!storage_error_.ok() && !stopping_) {
@@ -143,7 +143,7 @@ void Sequencer::Run() {
   }
 }
 
-void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
+void Sequencer::CommitBlock(PendingEntries entries) {
   if (Status space = CheckDiskSpace(); !space.ok()) {
     spdlog::error("{}: refusing new transactions, still serving reads; retrying every {} ms",
                   space.message(), kStorageRetryMs);
@@ -151,34 +151,12 @@ void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
       std::lock_guard<std::mutex> lock(mu_);
       storage_error_ = space;
     }
-    for (auto& e : entries) {
-      e->promise.set_value(SubmitOutcome{Status::ResourceExhausted(space.message()), {}});
-    }
+    FailEntries(&entries, Status::ResourceExhausted(space.message()));
     return;
   }
-  std::vector<pb::SignedTx> txs;
-  std::vector<CheckedTx> checked;
-  std::vector<pb::AtomicRange> atomic;
-  for (auto& e : entries) {
-    if (e->atomic) {
-      pb::AtomicRange r;
-      r.set_first(static_cast<uint32_t>(txs.size()));
-      r.set_count(static_cast<uint32_t>(e->txs.size()));
-      atomic.push_back(r);
-    }
-    for (size_t i = 0; i < e->txs.size(); ++i) {
-      txs.push_back(e->txs[i]);
-      checked.push_back(std::move(e->checked[i]));
-    }
-  }
-  uint64_t now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
-  std::vector<Hash32> hashes;
-  hashes.reserve(checked.size());
-  for (const auto& c : checked) hashes.push_back(c.hash);
-
-  auto block = chain_->Produce(std::move(txs), std::move(atomic), now_ms, *producer_key_, &checked);
+  BlockInput in = TakeBlockInput(&entries);
+  auto block = chain_->Produce(std::move(in.txs), std::move(in.atomic), WallClockMs(),
+                               *producer_key_, &in.checked);
   if (!block.ok()) {
     metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("block {} not committed: {}", chain_->height() + 1, block.status().ToString());
@@ -192,13 +170,10 @@ void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
       std::lock_guard<std::mutex> lock(mu_);
       storage_error_ = block.status();
     }
-    for (auto& e : entries) {
-      Status failed =
-          block.status().code() == Status::Code::kResourceExhausted
-              ? Status::ResourceExhausted("block not committed: " + block.status().message())
-              : Status::Unavailable("block not committed: " + block.status().message());
-      e->promise.set_value(SubmitOutcome{failed, {}});
-    }
+    FailEntries(&entries,
+                block.status().code() == Status::Code::kResourceExhausted
+                    ? Status::ResourceExhausted("block not committed: " + block.status().message())
+                    : Status::Unavailable("block not committed: " + block.status().message()));
     return;
   }
   {
@@ -207,52 +182,8 @@ void Sequencer::CommitBlock(std::vector<std::unique_ptr<Entry>> entries) {
   }
   tip_cv_.notify_all();
   metrics_->blocks_committed.fetch_add(1, std::memory_order_relaxed);
-
-  auto now = std::chrono::steady_clock::now();
-  const std::vector<bool> recorded_mask = RecordedMask(*block);
-  size_t index = 0;
-  uint64_t recorded = 0;
-  for (auto& e : entries) {
-    SubmitOutcome out;
-    for (size_t i = 0; i < e->txs.size(); ++i, ++index) {
-      out.results.push_back(ResultFor(*block, index, hashes[index], recorded_mask[index]));
-      metrics_->CountResult(block->results(static_cast<int>(index)));
-      if (recorded_mask[index]) ++recorded;
-    }
-    metrics_->submit_latency.Observe(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - e->arrived).count()));
-    e->promise.set_value(std::move(out));
-  }
-  metrics_->txs_committed.fetch_add(recorded, std::memory_order_relaxed);
-  spdlog::debug("block {} committed: {} txs", block->header().height(), index);
-}
-
-pb::TxResult Sequencer::ResultFor(const pb::Block& block, size_t index, const Hash32& hash,
-                                  bool recorded) {
-  pb::TxResult r;
-  r.set_tx_hash(AsString(hash));
-  pb::ResultCode code = block.results(static_cast<int>(index));
-  r.set_code(code);
-  if (recorded) {
-    r.set_height(block.header().height());
-    r.set_index(static_cast<uint32_t>(index));
-    r.set_block_time_ms(block.header().timestamp_ms());
-  } else if (code != pb::RESULT_TX_TOO_LARGE) {
-    // Not recorded by this block. If an earlier block recorded it (a retry,
-    // possibly inside an atomic batch that failed only because of that),
-    // answer with the original outcome, as for a duplicate caught before the
-    // mempool.
-    auto stored = chain_->store()->GetTx(hash);
-    if (stored.ok() && stored->has_value()) {
-      const StoredTx& s = **stored;
-      r.set_code(static_cast<pb::ResultCode>(s.location.code));
-      r.set_height(s.location.height);
-      r.set_index(s.location.index);
-      r.set_block_time_ms(s.block_time_ms);
-      r.set_already_applied(true);
-    }
-  }
-  return r;
+  AnswerCommitted(chain_->store(), metrics_, *block, &entries);
+  spdlog::debug("block {} committed", block->header().height());
 }
 
 }  // namespace chip::node

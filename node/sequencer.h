@@ -20,57 +20,44 @@
 #include "ledger/chain.h"
 #include "node/config.h"
 #include "node/metrics.h"
+#include "node/orderer.h"
 
 namespace chip::node {
 
-struct SubmitOutcome {
-  Status status;                                  // not OK: nothing was committed
-  std::vector<chipledger::v1::TxResult> results;  // one per submitted tx
-};
-
-class Sequencer {
+class Sequencer final : public Orderer {
  public:
   Sequencer(Chain* chain, const SecretKey* producer_key, const NodeConfig& config,
             Metrics* metrics);
-  ~Sequencer();
+  ~Sequencer() override;
   Sequencer(const Sequencer&) = delete;
   Sequencer& operator=(const Sequencer&) = delete;
 
-  void Start();
+  void Start() override;
   // Refuses new entries, commits those already queued, then stops the thread.
-  void Stop();
+  void Stop() override;
 
   // Queues transactions that passed CheckTx (checked[i].code == OK).
   // ResourceExhausted when the mempool cannot take them all; Unavailable
   // once stopping.
   Result<std::shared_future<SubmitOutcome>> Enqueue(std::vector<chipledger::v1::SignedTx> txs,
-                                                    std::vector<CheckedTx> checked, bool atomic);
+                                                    std::vector<CheckedTx> checked, bool atomic,
+                                                    bool forwarded = false) override;
 
   // The last committed header (a copy: Chain itself is owned by this thread).
-  chipledger::v1::BlockHeader Tip() const;
+  chipledger::v1::BlockHeader Tip() const override;
   // Blocks until the tip height exceeds `height` or `timeout` passes, and
   // returns the tip height.
-  uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout);
-  size_t depth() const;
+  uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout) override;
+  size_t depth() const override;
   // Empty while blocks commit; otherwise why they cannot (e.g. disk full).
-  std::string storage_error() const;
+  std::string storage_error() const override;
 
  private:
-  struct Entry {
-    std::vector<chipledger::v1::SignedTx> txs;
-    std::vector<CheckedTx> checked;
-    bool atomic = false;
-    std::chrono::steady_clock::time_point arrived;
-    std::promise<SubmitOutcome> promise;
-  };
-
   void Run();
   // OK when the data directory's filesystem has more than disk_reserve_mb
   // free; ResourceExhausted otherwise.
   Status CheckDiskSpace() const;
-  void CommitBlock(std::vector<std::unique_ptr<Entry>> entries);
-  chipledger::v1::TxResult ResultFor(const chipledger::v1::Block& block, size_t index,
-                                     const Hash32& hash, bool recorded);
+  void CommitBlock(PendingEntries entries);
 
   Chain* chain_;
   const SecretKey* producer_key_;
@@ -80,7 +67,7 @@ class Sequencer {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable tip_cv_;
-  std::deque<std::unique_ptr<Entry>> queue_;
+  std::deque<std::unique_ptr<PendingEntry>> queue_;
   size_t queued_txs_ = 0;
   bool stopping_ = false;
   // Set when a block failed to commit for lack of space or an I/O error: new

@@ -2,8 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <exception>
+#include <mutex>
 #include <set>
+#include <string_view>
+#include <thread>
 
 #include "ledger/address.h"
 #include "ledger/checkpoint.h"
@@ -67,6 +71,50 @@ std::optional<std::pair<uint64_t, uint32_t>> DecodeCursor(const std::string& cur
   return std::make_pair(h, i);
 }
 
+// Bounds how many handler threads run CheckTx (Ed25519) at once: one per
+// core. gRPC's synchronous server runs every request on its own thread, so
+// without a bound 64 concurrent SubmitBatch calls were 64 runnable threads
+// verifying at the same priority as the one sequencer thread, which then got
+// a 1/65 share of the CPUs and spent 60% of its time waiting for one
+// (docs/PERFORMANCE.md). With the bound, the sequencer competes with at most
+// one verifier per core, and verification still uses every core.
+class VerifySlots {
+ public:
+  static VerifySlots& Instance() {
+    static VerifySlots slots(std::max(1u, std::thread::hardware_concurrency()));
+    return slots;
+  }
+  void Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  explicit VerifySlots(unsigned n) : free_(n) {}
+  std::mutex mu_;
+  std::condition_variable cv_;
+  unsigned free_;
+};
+
+constexpr size_t kVerifyChunkTxs = 64;  // about 2.5 ms of Ed25519 on this machine
+
+// Holds one verification slot for its scope.
+class VerifySlot {
+ public:
+  VerifySlot() { VerifySlots::Instance().Acquire(); }
+  ~VerifySlot() { VerifySlots::Instance().Release(); }
+  VerifySlot(const VerifySlot&) = delete;
+  VerifySlot& operator=(const VerifySlot&) = delete;
+};
+
 Result<uint32_t> PageSize(uint32_t requested) {
   if (requested == 0) return kPageSizeDefault;
   if (requested > kPageSizeMax) {
@@ -118,7 +166,8 @@ grpc::Status LedgerService::SubmitAndWait(grpc::ServerContext* context,
                                           std::vector<pb::TxResult>* results) {
   if (ctx_->stopping.load())
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node is shutting down");
-  auto future = ctx_->sequencer->Enqueue(std::move(txs), std::move(checked), atomic);
+  const bool forwarded = context->client_metadata().count(kForwardedMetadataKey) != 0;
+  auto future = ctx_->orderer->Enqueue(std::move(txs), std::move(checked), atomic, forwarded);
   if (!future.ok()) return ToGrpc(future.status());
   // Wait in slices so a cancelled client frees its thread promptly. The
   // transaction may still commit after a cancel: resubmitting it is safe.
@@ -139,7 +188,11 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
                                      pb::SubmitTxResponse* resp) {
   return Guard("SubmitTx", ctx_->metrics, [&]() -> grpc::Status {
     if (!req->has_tx()) return Invalid("tx is required");
-    CheckedTx checked = CheckTx(req->tx(), ctx_->chain->chain_id());
+    CheckedTx checked;
+    {
+      VerifySlot slot;
+      checked = CheckTx(req->tx(), ctx_->chain->chain_id());
+    }
     if (checked.code != pb::RESULT_OK) {
       ctx_->metrics->CountResult(checked.code);
       pb::TxResult* r = resp->mutable_result();
@@ -176,14 +229,21 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
     std::vector<pb::TxResult> results(n);
     std::vector<CheckedTx> checked(n);
     bool any_stateless_failure = false;
-    std::set<std::string> bodies;
+    std::set<std::string_view> bodies;  // views into *req, which outlives the set
     for (const auto& tx : req->txs()) {
       if (!bodies.insert(tx.body()).second) {
         return Invalid("the batch holds the same transaction twice");
       }
     }
+    // A slot per chunk, so a batch of 1,000 does not hold a core from
+    // single-transaction submitters for 40 ms.
+    for (size_t first = 0; first < n; first += kVerifyChunkTxs) {
+      VerifySlot slot;
+      for (size_t i = first; i < std::min(n, first + kVerifyChunkTxs); ++i) {
+        checked[i] = CheckTx(req->txs(static_cast<int>(i)), ctx_->chain->chain_id());
+      }
+    }
     for (size_t i = 0; i < n; ++i) {
-      checked[i] = CheckTx(req->txs(static_cast<int>(i)), ctx_->chain->chain_id());
       if (checked[i].code != pb::RESULT_TX_TOO_LARGE) {
         results[i].set_tx_hash(AsString(checked[i].hash));
       }
@@ -331,7 +391,7 @@ grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHist
 grpc::Status LedgerService::GetBlock(grpc::ServerContext*, const pb::GetBlockRequest* req,
                                      pb::GetBlockResponse* resp) {
   return Guard("GetBlock", ctx_->metrics, [&]() -> grpc::Status {
-    uint64_t tip = ctx_->sequencer->Tip().height();
+    uint64_t tip = ctx_->orderer->Tip().height();
     if (req->height() > tip) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no block " + std::to_string(req->height()) +
                                                            "; the tip is " + std::to_string(tip));
@@ -350,7 +410,7 @@ grpc::Status LedgerService::ListBlocks(grpc::ServerContext*, const pb::ListBlock
   return Guard("ListBlocks", ctx_->metrics, [&]() -> grpc::Status {
     auto page = PageSize(req->page_size());
     if (!page.ok()) return ToGrpc(page.status());
-    uint64_t tip = ctx_->sequencer->Tip().height();
+    uint64_t tip = ctx_->orderer->Tip().height();
     uint64_t end = req->before_height() == 0 ? tip + 1 : std::min(req->before_height(), tip + 1);
     for (uint64_t h = end; h > 0 && resp->blocks_size() < static_cast<int>(*page); --h) {
       auto block = ctx_->chain->store()->GetBlock(h - 1);
@@ -380,9 +440,9 @@ grpc::Status LedgerService::StreamBlocks(grpc::ServerContext* context,
     } release{&ctx_->streams};
     uint64_t next = req->from_height();
     while (!context->IsCancelled() && !ctx_->stopping.load()) {
-      uint64_t tip = ctx_->sequencer->Tip().height();
+      uint64_t tip = ctx_->orderer->Tip().height();
       if (next > tip) {
-        ctx_->sequencer->WaitForHeightAbove(tip, std::chrono::milliseconds(250));
+        ctx_->orderer->WaitForHeightAbove(tip, std::chrono::milliseconds(250));
         continue;
       }
       auto block = ctx_->chain->store()->GetBlock(next);
@@ -403,7 +463,7 @@ grpc::Status LedgerService::StreamBlocks(grpc::ServerContext* context,
 grpc::Status LedgerService::GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
                                       pb::GetStatusResponse* resp) {
   return Guard("GetStatus", ctx_->metrics, [&]() -> grpc::Status {
-    pb::BlockHeader tip = ctx_->sequencer->Tip();
+    pb::BlockHeader tip = ctx_->orderer->Tip();
     resp->set_chain_id(AsString(ctx_->chain->chain_id()));
     resp->set_chain_name(ctx_->chain->genesis().chain_name);
     resp->set_height(tip.height());
@@ -415,9 +475,10 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext*, const pb::GetStatusR
     resp->set_uptime_ms(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   std::chrono::steady_clock::now() - ctx_->started)
                                                   .count()));
-    resp->set_mempool_depth(static_cast<uint32_t>(ctx_->sequencer->depth()));
+    resp->set_mempool_depth(static_cast<uint32_t>(ctx_->orderer->depth()));
     resp->set_genesis_json(ctx_->chain->genesis_json());
-    resp->set_storage_error(ctx_->sequencer->storage_error());
+    resp->set_storage_error(ctx_->orderer->storage_error());
+    ctx_->orderer->FillClusterStatus(resp->mutable_cluster());
     return grpc::Status::OK;
   });
 }
@@ -437,7 +498,7 @@ grpc::Status OutOfRange(const std::string& m) {
 grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext*, const pb::GetCheckpointRequest*,
                                           pb::GetCheckpointResponse* resp) {
   return Guard("GetCheckpoint", ctx_->metrics, [&]() -> grpc::Status {
-    pb::BlockHeader tip = ctx_->sequencer->Tip();
+    pb::BlockHeader tip = ctx_->orderer->Tip();
     auto root = ToHash32(tip.tree_root());
     if (!root) return grpc::Status(grpc::StatusCode::DATA_LOSS, "tip has no tree root");
     Checkpoint c{CheckpointOrigin(ctx_->chain->genesis().chain_name, ctx_->chain->chain_id()),
@@ -458,7 +519,7 @@ grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
   return Guard("GetInclusionProof", ctx_->metrics, [&]() -> grpc::Status {
     auto hash = Key32(req->tx_hash());
     if (!hash) return Invalid("tx_hash must be 32 bytes");
-    uint64_t latest = ctx_->sequencer->Tip().tree_size();
+    uint64_t latest = ctx_->orderer->Tip().tree_size();
     uint64_t size = req->tree_size() == 0 ? latest : req->tree_size();
     if (size > latest) {
       return OutOfRange("tree_size " + std::to_string(size) + " is beyond the log's " +
@@ -488,7 +549,7 @@ grpc::Status LedgerService::GetConsistencyProof(grpc::ServerContext*,
                                                 const pb::GetConsistencyProofRequest* req,
                                                 pb::GetConsistencyProofResponse* resp) {
   return Guard("GetConsistencyProof", ctx_->metrics, [&]() -> grpc::Status {
-    uint64_t latest = ctx_->sequencer->Tip().tree_size();
+    uint64_t latest = ctx_->orderer->Tip().tree_size();
     uint64_t second = req->second() == 0 ? latest : req->second();
     if (second > latest) {
       return OutOfRange("second " + std::to_string(second) + " is beyond the log's " +

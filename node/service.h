@@ -12,13 +12,13 @@
 #include "ledger/chain.h"
 #include "node/config.h"
 #include "node/metrics.h"
-#include "node/sequencer.h"
+#include "node/orderer.h"
 
 namespace chip::node {
 
 struct NodeContext {
   Chain* chain = nullptr;  // genesis/rules are immutable; store reads are thread-safe
-  Sequencer* sequencer = nullptr;
+  Orderer* orderer = nullptr;
   Metrics* metrics = nullptr;
   NodeConfig config;
   PublicKey node_key{};

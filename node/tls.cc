@@ -3,52 +3,27 @@
 #include <fcntl.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <sstream>
 #include <vector>
 
 #include "ledger/file_util.h"
+#include "ledger/pem.h"
 
 namespace chip::node {
 namespace {
 
-// The PEM files are parsed with OpenSSL (which gRPC itself uses on Debian)
-// only to check them and to explain what is wrong; gRPC gets the file text.
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-// OpenSSL would prompt on the terminal for the passphrase of an encrypted
-// key; a node has no one to ask, so every passphrase request fails.
-int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
-
-// The oldest error OpenSSL queued, as text; clears the queue.
-std::string OpensslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "not valid PEM";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof(buf));
-  return buf;
-}
+// The files are checked as far as that needs no X.509 parsing
+// (ledger/pem.h). gRPC gets the file text and does the rest: it refuses a
+// key that is not the certificate's, or a certificate it cannot parse, when
+// the server starts (node.cc says so), and peers refuse an expired
+// certificate at the handshake.
 
 // Reads a whole PEM file of at most kTlsFileBytesMax bytes. `what` names its
 // role in messages ("TLS certificate").
@@ -71,66 +46,8 @@ Result<std::string> ReadPemFile(const std::string& what, const std::string& path
   return text;
 }
 
-// Parses every certificate of a PEM file; at least one must be there.
-Result<std::vector<X509Ptr>> ParseCertificates(const std::string& what, const std::string& path,
-                                               const std::string& pem) {
-  ERR_clear_error();
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::Internal("BIO_new_mem_buf failed");
-  std::vector<X509Ptr> certs;
-  for (;;) {
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr));
-    if (!cert) break;
-    certs.push_back(std::move(cert));
-  }
-  // Running out of input ends the loop with "no start line"; anything else
-  // is a block that is there but broken.
-  unsigned long last = ERR_peek_last_error();
-  bool clean_end = last == 0 || (ERR_GET_LIB(last) == ERR_LIB_PEM &&
-                                 ERR_GET_REASON(last) == PEM_R_NO_START_LINE);
-  if (!clean_end) {
-    return Status::InvalidArgument(what + " " + path +
-                                   ": malformed PEM certificate: " + OpensslError());
-  }
-  ERR_clear_error();
-  if (certs.empty()) {
-    return Status::InvalidArgument(what + " " + path +
-                                   ": no PEM certificate in it (expected a '-----BEGIN "
-                                   "CERTIFICATE-----' block)");
-  }
-  return certs;
-}
-
-Result<PkeyPtr> ParsePrivateKey(const std::string& path, const std::string& pem) {
-  if (pem.find("ENCRYPTED") != std::string::npos) {
-    return Status::InvalidArgument("TLS key " + path +
-                                   " is encrypted; the node cannot ask for a passphrase: "
-                                   "store it unencrypted with mode 0600");
-  }
-  ERR_clear_error();
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::Internal("BIO_new_mem_buf failed");
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
-  if (!key) {
-    // OpenSSL's reason helps only when there is a key block to explain.
-    std::string why = OpensslError();
-    return Status::InvalidArgument(
-        "TLS key " + path +
-        ": no valid PEM private key in it (expected a '-----BEGIN PRIVATE KEY-----' block)" +
-        (pem.find("PRIVATE KEY-----") != std::string::npos ? ": " + why : std::string()));
-  }
-  return key;
-}
-
-std::string AsnTime(const ASN1_TIME* t) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || ASN1_TIME_print(bio.get(), t) != 1) return "?";
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : "?";
-}
-
-// A certificate chain and its key, both PEM, checked to belong together.
+// A certificate chain and its key, both PEM. Whether they belong together
+// only gRPC finds out (see the top of this file).
 struct KeyPair {
   std::string cert_pem;
   std::string key_pem;
@@ -139,27 +56,12 @@ struct KeyPair {
 Result<KeyPair> LoadKeyPair(const std::string& cert_file, const std::string& key_file) {
   auto cert_pem = ReadPemFile("TLS certificate", cert_file);
   if (!cert_pem.ok()) return cert_pem.status();
-  auto certs = ParseCertificates("TLS certificate", cert_file, *cert_pem);
-  if (!certs.ok()) return certs.status();
+  CHIP_RETURN_IF_ERROR(CheckPemCertificates("TLS certificate", cert_file, *cert_pem));
   auto key_pem = ReadPemFile("TLS key", key_file);
   if (!key_pem.ok()) return key_pem.status();
-  auto key = ParsePrivateKey(key_file, *key_pem);
-  if (!key.ok()) return key.status();
-  X509* leaf = (*certs)[0].get();
-  if (X509_check_private_key(leaf, key->get()) != 1) {
-    ERR_clear_error();
-    return Status::InvalidArgument("TLS key " + key_file + " does not belong to the certificate " +
-                                   cert_file +
-                                   " (the first certificate of the file must be the key's)");
-  }
-  if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
-    return Status::FailedPrecondition("TLS certificate " + cert_file + " expired on " +
-                                      AsnTime(X509_get0_notAfter(leaf)));
-  }
-  if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
-    spdlog::warn("TLS certificate {} is valid only from {}: peers will refuse it until then",
-                 cert_file, AsnTime(X509_get0_notBefore(leaf)));
-  }
+  CHIP_RETURN_IF_ERROR(CheckPemPrivateKey(
+      "TLS key", key_file, *key_pem,
+      "the node cannot ask for a passphrase: store it unencrypted with mode 0600"));
   struct stat st;
   if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     spdlog::warn("TLS key {} is readable by other users (mode {:o}); chmod 600 it", key_file,
@@ -171,8 +73,7 @@ Result<KeyPair> LoadKeyPair(const std::string& cert_file, const std::string& key
 Result<std::string> LoadCaFile(const std::string& what, const std::string& path) {
   auto pem = ReadPemFile(what, path);
   if (!pem.ok()) return pem.status();
-  auto certs = ParseCertificates(what, path, *pem);
-  if (!certs.ok()) return certs.status();
+  CHIP_RETURN_IF_ERROR(CheckPemCertificates(what, path, *pem));
   return pem;
 }
 

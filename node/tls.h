@@ -7,8 +7,12 @@
 // - Plaintext is served only on loopback (127.0.0.0/8, ::1, localhost) unless
 //   the caller passes allow_plaintext_remote.
 // - Every file is PEM, read whole with a size limit (kTlsFileBytesMax) and
-//   parsed here, so a missing, oversized, malformed or mismatched file is a
-//   Status naming the file, never a gRPC failure at the first handshake.
+//   checked here without X.509 parsing (well-formed PEM blocks, one of the
+//   kind the file's role needs), so a missing, oversized or malformed file
+//   is a Status naming the file. Whether the key belongs to the certificate
+//   and the certificate is in date, gRPC alone finds out: it refuses a
+//   mismatched pair when the server starts (Node::Start reports it), and
+//   peers refuse an expired certificate at the handshake.
 // - Private keys must be unencrypted PEM: the node cannot prompt.
 #pragma once
 
@@ -66,9 +70,11 @@ std::string DescribeServerTls(const TlsFiles& files);
 //   allow_plaintext_remote; otherwise FailedPrecondition saying how to fix it.
 // Errors: InvalidArgument for an inconsistent set (a certificate without its
 // key, a CA or require_client_cert without a certificate, require without a
-// CA), a malformed PEM file, or a key that does not match the certificate;
-// NotFound for a file that cannot be read; FailedPrecondition for an expired
-// certificate. Messages name the file.
+// CA), a file too large, a malformed PEM file, one without a block of the
+// expected kind (CERTIFICATE; PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE
+// KEY), or an encrypted key; NotFound for a file that cannot be read.
+// Messages name the file. A key that does not match the certificate is not
+// detected here (see the rules above).
 [[nodiscard]] Result<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files, const std::string& listen, bool allow_plaintext_remote);
 

@@ -9,7 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev libcivetweb-dev
   curl
-  openssl libssl-dev  # scripts/dev-ca.sh makes TLS certificates; node/tls.cc, cli/tls.cc parse them
+  openssl  # scripts/dev-ca.sh makes development TLS certificates with the openssl command
   gnuplot-nox  # `chip price chart` draws with it; its test needs it
   etcd-server  # multi-node ordering; the etcd tests start real members
   clang-14 libclang-rt-14-dev llvm-14  # scripts/fuzz.sh: libFuzzer, sanitizers, coverage tools

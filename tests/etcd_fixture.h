@@ -36,6 +36,9 @@ class EtcdCluster {
     uint32_t heartbeat_ms = 25;
     uint32_t election_ms = 250;
     std::string binary = "/usr/bin/etcd";
+    // TLS on the client port (PEM files), with client certificates required
+    // when ca_file is set; empty: plaintext.
+    std::string cert_file, key_file, ca_file;
   };
 
   EtcdCluster() : EtcdCluster(Options{}) {}
@@ -133,7 +136,7 @@ class EtcdCluster {
 
   // A client of the whole cluster.
   std::unique_ptr<node::EtcdClient> Client(uint32_t call_timeout_ms = 2'000) const {
-    node::EtcdClientOptions o;
+    node::EtcdClientOptions o = ClientOptions();
     o.endpoints = endpoints();
     o.call_timeout_ms = call_timeout_ms;
     auto c = node::EtcdClient::Create(o);
@@ -215,7 +218,8 @@ class EtcdCluster {
     for (size_t j = 0; j < members_.size(); ++j) {
       initial_cluster += (j ? "," : "") + std::string("m") + std::to_string(j) + "=" + PeerUrl(j);
     }
-    const std::string client_url = "http://" + endpoint(i);
+    const bool tls = !options_.cert_file.empty();
+    const std::string client_url = (tls ? "https://" : "http://") + endpoint(i);
     std::vector<std::string> args = {
         options_.binary,
         "--name=m" + std::to_string(i),
@@ -232,6 +236,14 @@ class EtcdCluster {
         "--logger=zap",
         "--log-outputs=stderr",
         "--log-level=warn"};
+    if (tls) {
+      args.push_back("--cert-file=" + options_.cert_file);
+      args.push_back("--key-file=" + options_.key_file);
+      if (!options_.ca_file.empty()) {
+        args.push_back("--trusted-ca-file=" + options_.ca_file);
+        args.push_back("--client-cert-auth");
+      }
+    }
     // Everything the child touches is prepared here: between fork and exec a
     // child of a threaded process may only make async-signal-safe calls.
     std::vector<char*> argv;
@@ -280,8 +292,26 @@ class EtcdCluster {
   }
 
   // A quorum read through member i alone: it is up and sees a leader.
-  bool WaitHealthy(size_t i, std::chrono::steady_clock::time_point deadline) {
+  // TLS material for clients of this cluster (the members' own key pair
+  // doubles as a client certificate; dev-ca.sh makes it for both uses).
+  node::EtcdClientOptions ClientOptions() const {
     node::EtcdClientOptions o;
+    if (!options_.ca_file.empty()) {
+      auto read = [](const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+      };
+      o.tls_ca_pem = read(options_.ca_file);
+      o.tls_cert_pem = read(options_.cert_file);
+      o.tls_key_pem = read(options_.key_file);
+    }
+    return o;
+  }
+
+  bool WaitHealthy(size_t i, std::chrono::steady_clock::time_point deadline) {
+    node::EtcdClientOptions o = ClientOptions();
     o.endpoints = endpoint(i);
     o.call_timeout_ms = 500;
     auto client = node::EtcdClient::Create(o);

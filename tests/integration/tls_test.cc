@@ -201,6 +201,17 @@ TEST_CASE("tls: a chipd that requires client certificates serves only chip with 
                  kShortTimeout});
   INFO(other.err);
   CHECK(other.code == kChipUnreachable);
+  // A key of another certificate passes chip's PEM checks; gRPC cannot use
+  // the pair, and chip says which options to look at.
+  Run mismatched =
+      node.Chip({"--tls-ca", node.Ca("ca.crt"), "--tls-cert", node.Ca("client.crt"), "--tls-key",
+                 node.Ca("node.key"), "status", "--timeout-ms", kShortTimeout});
+  INFO(mismatched.err);
+  CHECK(mismatched.code == kChipUnreachable);
+  CHECK(Contains(mismatched.err, "TLS handshake with node at " + node.address() + " failed"));
+  CHECK(Contains(mismatched.err,
+                 "could not use --tls-cert and --tls-key: the key is not the "
+                 "certificate's, or one of them is invalid"));
   // Plaintext: refused.
   CHECK(node.Chip({"status", "--timeout-ms", kShortTimeout}).code == kChipUnreachable);
 }
@@ -259,14 +270,17 @@ TEST_CASE("tls: chipd refuses to start with unusable TLS files, naming the probl
       {{"--tls-cert", missing, "--tls-key", node.Ca("node.key")},
        "TLS certificate " + missing + ": No such file or directory"},
       {{"--tls-cert", node.Ca("node.crt")}, "tls_cert_file and tls_key_file"},
+      // The PEM checks pass a key of another certificate; gRPC then refuses
+      // to listen, and chipd says which files to look at.
       {{"--tls-cert", node.Ca("node.crt"), "--tls-key", node.Ca("client.key")},
-       "does not belong to the certificate"},
+       ": port in use, or the TLS certificate " + node.Ca("node.crt") + " and key " +
+           node.Ca("client.key") + " do not match or are invalid"},
       {{"--tls-cert", garbage, "--tls-key", node.Ca("node.key")},
-       "TLS certificate " + garbage + ": malformed PEM certificate"},
+       "TLS certificate " + garbage + ": malformed PEM CERTIFICATE block at line 1"},
       {{"--tls-cert", node.Ca("node.key"), "--tls-key", node.Ca("node.key")},
        "no PEM certificate in it"},
       {{"--tls-cert", node.Ca("node.crt"), "--tls-key", node.Ca("node.crt")},
-       "no valid PEM private key"},
+       "no PEM private key in it"},
       {Cat(node.ServerTls(), {"--tls-require-client-cert"}), "needs tls_client_ca_file"},
       {Cat(node.ServerTls(), {"--tls-client-ca", garbage}), "TLS client CA " + garbage},
       {{"--tls-client-ca", node.Ca("ca.crt")}, "need TLS"},
@@ -288,21 +302,31 @@ TEST_CASE("tls: chipd refuses to start with unusable TLS files, naming the probl
 TEST_CASE("tls: chip refuses unusable TLS options with exit code 2 before connecting",
           "[integration][tls]") {
   TlsNode node;  // only its CA and wallet; nothing listens
+  const std::string garbage = node.dir().Sub("garbage.pem");
+  const std::string encrypted = node.dir().Sub("encrypted.key");
+  {
+    std::ofstream(garbage)
+        << "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+    std::ofstream(encrypted)
+        << "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+  }
   struct Row {
     std::vector<std::string> options;
     std::string message;
   };
   const std::vector<Row> rows = {
       {{"--tls-ca", node.dir().Sub("nope.crt")}, "--tls-ca " + node.dir().Sub("nope.crt")},
-      {{"--tls-ca", node.Ca("ca.key")}, "no valid PEM CERTIFICATE"},
+      {{"--tls-ca", node.Ca("ca.key")},
+       "--tls-ca " + node.Ca("ca.key") + ": no PEM certificate in it"},
+      {{"--tls-ca", garbage},
+       "--tls-ca " + garbage + ": malformed PEM CERTIFICATE block at line 1"},
       {{"--tls-cert", node.Ca("client.crt"), "--tls-key", node.Ca("client.key")}, "need --tls-ca"},
       {{"--tls-ca", node.Ca("ca.crt"), "--tls-cert", node.Ca("client.crt")}, "go together"},
       {{"--tls-ca", node.Ca("ca.crt"), "--tls-cert", node.Ca("client.crt"), "--tls-key",
         node.Ca("client.crt")},
-       "no valid PEM PRIVATE KEY"},
-      {{"--tls-ca", node.Ca("ca.crt"), "--tls-cert", node.Ca("client.crt"), "--tls-key",
-        node.Ca("node.key")},
-       "does not belong to the certificate"},
+       "--tls-key " + node.Ca("client.crt") + ": no PEM private key in it"},
+      {{"--tls-ca", node.Ca("ca.crt"), "--tls-cert", node.Ca("client.crt"), "--tls-key", encrypted},
+       "--tls-key " + encrypted + " is encrypted"},
   };
   for (const auto& row : rows) {
     Run r = node.Chip(Cat(row.options, {"status"}));

@@ -13,7 +13,9 @@ if [ "$(id -u)" -ne 0 ]; then echo "disk_full: not root, cannot mount a tmpfs: s
 work=$(mktemp -d)
 mnt=$work/mnt
 mkdir -p "$mnt"
-mount -t tmpfs -o size=48m tmpfs "$mnt"
+# 128 MiB: RocksDB preallocates each WAL file at about 1.1 x the memtable
+# size (32 MiB per column family, ledger/store.cc).
+mount -t tmpfs -o size=128m tmpfs "$mnt"
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -52,7 +54,7 @@ grep -q "refusing new transactions, still serving reads" "$work/chipd.log" || fa
 "$chip" status >/dev/null || fail "status stopped working"
 
 # 2. Space returns: writes resume.
-mount -o remount,size=48m "$mnt"
+mount -o remount,size=128m "$mnt"
 ok=""
 for _ in $(seq 1 100); do
   if "$chip" send x 1 >/dev/null 2>&1; then ok=1; break; fi

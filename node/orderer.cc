@@ -1,0 +1,96 @@
+#include "node/orderer.h"
+
+#include "ledger/apply.h"
+#include "ledger/check.h"
+
+namespace chip::node {
+
+namespace pb = ::chipledger::v1;
+
+namespace {
+
+pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const Hash32& hash,
+                       bool recorded) {
+  pb::TxResult r;
+  r.set_tx_hash(AsString(hash));
+  pb::ResultCode code = block.results(static_cast<int>(index));
+  r.set_code(code);
+  if (recorded) {
+    r.set_height(block.header().height());
+    r.set_index(static_cast<uint32_t>(index));
+    r.set_block_time_ms(block.header().timestamp_ms());
+  } else if (code != pb::RESULT_TX_TOO_LARGE) {
+    // Not recorded by this block. If an earlier block recorded it (a retry,
+    // possibly inside an atomic batch that failed only because of that),
+    // answer with the original outcome, as for a duplicate caught before the
+    // mempool.
+    auto stored = store->GetTx(hash);
+    if (stored.ok() && stored->has_value()) {
+      const StoredTx& s = **stored;
+      r.set_code(static_cast<pb::ResultCode>(s.location.code));
+      r.set_height(s.location.height);
+      r.set_index(s.location.index);
+      r.set_block_time_ms(s.block_time_ms);
+      r.set_already_applied(true);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+BlockInput TakeBlockInput(PendingEntries* entries) {
+  BlockInput in;
+  for (auto& e : *entries) {
+    if (e->atomic) {
+      pb::AtomicRange r;
+      r.set_first(static_cast<uint32_t>(in.txs.size()));
+      r.set_count(static_cast<uint32_t>(e->txs.size()));
+      in.atomic.push_back(r);
+    }
+    for (size_t i = 0; i < e->txs.size(); ++i) {
+      in.txs.push_back(std::move(e->txs[i]));
+      in.checked.push_back(e->checked[i]);
+    }
+    e->txs.clear();
+  }
+  return in;
+}
+
+void AnswerCommitted(Store* store, Metrics* metrics, const pb::Block& block,
+                     PendingEntries* entries) {
+  auto now = std::chrono::steady_clock::now();
+  const std::vector<bool> recorded_mask = RecordedMask(block);
+  size_t index = 0;
+  uint64_t recorded = 0;
+  for (auto& e : *entries) {
+    SubmitOutcome out;
+    for (size_t i = 0; i < e->checked.size(); ++i, ++index) {
+      CHIP_CHECK(index < recorded_mask.size());
+      out.results.push_back(
+          ResultFor(store, block, index, e->checked[i].hash, recorded_mask[index]));
+      metrics->CountResult(block.results(static_cast<int>(index)));
+      if (recorded_mask[index]) ++recorded;
+    }
+    metrics->submit_latency.Observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - e->arrived).count()));
+    e->promise.set_value(std::move(out));
+  }
+  CHIP_CHECK(index == recorded_mask.size());
+  metrics->txs_committed.fetch_add(recorded, std::memory_order_relaxed);
+  entries->clear();
+}
+
+void FailEntries(PendingEntries* entries, const Status& why) {
+  CHIP_CHECK(!why.ok());
+  for (auto& e : *entries) e->promise.set_value(SubmitOutcome{why, {}});
+  entries->clear();
+}
+
+uint64_t WallClockMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace chip::node
