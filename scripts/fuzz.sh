@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of tests/fuzz/ with clang (ASan + UBSan) and runs
-# each for N seconds over a temporary copy of its seed corpus, so the checked-in
-# corpus never grows. Fails when any target crashes; prints per target the
-# executions, exec/s, coverage (libFuzzer's cov: and ft:) and crashes.
-# docs/RELIABILITY.md ("Fuzzing") describes the targets and a longer run.
+# Builds the libFuzzer targets of tests/fuzz/ with clang (ASan + UBSan), replays
+# the inputs of tests/fuzz/regressions/ on their targets, and runs each target
+# for N seconds over a temporary copy of its seed corpus, so the checked-in
+# corpus never grows. Fails when a regression input or a target crashes;
+# prints per target the executions, exec/s, coverage (libFuzzer's cov: and
+# ft:) and crashes. scripts/test.sh runs it (10 s per target); docs/RELIABILITY.md
+# ("Fuzzing") describes the targets and a longer run.
 #
 #   scripts/fuzz.sh [--seconds N] [--build-dir DIR] [--jobs N] [TARGET...]
 #
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -72,10 +74,32 @@ run_target() {
   echo "$rc" >"$dir/rc"
 }
 
-# Runs the targets, `jobs` at a time.
 for t in "${targets[@]}"; do
   if [ ! -x "$build_dir/tests/fuzz/$t" ]; then echo "fuzz: no target $t" >&2; exit 2; fi
 done
+
+# First each target replays the inputs that once showed a bug
+# (tests/fuzz/regressions/<target>-*): fixed bugs must stay fixed. Those of
+# bugs still open pass here (the target skips them unless CHIP_FUZZ_STRICT=1).
+replayed=0
+for t in "${targets[@]}"; do
+  inputs=(tests/fuzz/regressions/"$t"-*)
+  [ -e "${inputs[0]}" ] || continue
+  extra=()
+  if [ "$t" = fuzz_apply ]; then extra=(-detect_leaks=0); fi
+  if ! TMPDIR="$store_tmp" "$build_dir/tests/fuzz/$t" "${extra[@]}" "${inputs[@]}" \
+      >"$work/$t.regressions.log" 2>&1; then
+    mkdir -p "$artifacts/$t"
+    cp "$work/$t.regressions.log" "$artifacts/$t/regressions.log"
+    echo "---- $t failed on a regression input; log: $artifacts/$t/regressions.log"
+    grep -av '^#[0-9]\|^INFO:' "$work/$t.regressions.log" | head -60
+    exit 1
+  fi
+  replayed=$((replayed + ${#inputs[@]}))
+done
+echo "fuzz: replayed $replayed regression inputs"
+
+# Runs the targets, `jobs` at a time.
 for t in "${targets[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.2; done
   run_target "$t" &
