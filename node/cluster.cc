@@ -145,6 +145,7 @@ void EtcdOrderer::Start() {
   driver_ = std::thread([this] { DriverLoop(); });
   election_ = std::thread([this] { ElectionLoop(); });
   for (size_t i = 0; i < kForwardThreads; ++i) forwarders_.emplace_back([this] { ForwardLoop(); });
+  completer_ = std::thread([this] { CompleteLoop(); });
 }
 
 void EtcdOrderer::Stop() {
@@ -158,6 +159,12 @@ void EtcdOrderer::Stop() {
   tip_cv_.notify_all();
   for (auto& t : forwarders_) t.join();
   forwarders_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    forwarders_done_ = true;
+  }
+  tip_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   // The driver orders what the producer still holds before the election
   // thread revokes the lease.
   if (driver_.joinable()) driver_.join();
@@ -1025,15 +1032,51 @@ void EtcdOrderer::ForwardLoop() {
       continue;
     }
     // Answer once this node has applied the block holding them, so a read
-    // right after the answer sees them here too.
+    // right after the answer sees them here too; the completer waits, so
+    // this thread can forward the next group meanwhile.
     uint64_t top = 0;
     for (const auto& res : resp.results()) top = std::max<uint64_t>(top, res.height());
-    if (top > 0) WaitForHeightAbove(top - 1, kForwardTimeout);
-    int index = 0;
-    for (auto& e : group) {
-      SubmitOutcome out;
-      for (size_t i = 0; i < e->checked.size(); ++i) out.results.push_back(resp.results(index++));
-      e->promise.set_value(std::move(out));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      answered_.push_back(
+          Answered{std::move(group), std::move(resp), top, Clock::now() + kForwardTimeout});
+    }
+    tip_cv_.notify_all();
+  }
+}
+
+void EtcdOrderer::CompleteLoop() {
+  for (;;) {
+    std::vector<Answered> ready;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      tip_cv_.wait_for(lock, milliseconds(100), [&] {
+        if (stopping_ && forwarders_done_) return true;
+        for (const auto& a : answered_) {
+          if (a.height <= tip_.height() || Clock::now() >= a.deadline) return true;
+        }
+        return false;
+      });
+      for (auto it = answered_.begin(); it != answered_.end();) {
+        if (it->height <= tip_.height() || Clock::now() >= it->deadline ||
+            (stopping_ && forwarders_done_)) {
+          ready.push_back(std::move(*it));
+          it = answered_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (ready.empty() && stopping_ && forwarders_done_ && answered_.empty()) return;
+    }
+    for (auto& a : ready) {
+      int index = 0;
+      for (auto& e : a.entries) {
+        SubmitOutcome out;
+        for (size_t i = 0; i < e->checked.size(); ++i) {
+          out.results.push_back(a.response.results(index++));
+        }
+        e->promise.set_value(std::move(out));
+      }
     }
   }
 }

@@ -56,7 +56,10 @@
 namespace chip::node {
 
 // Forwarding threads per node.
-inline constexpr size_t kForwardThreads = 4;
+// Forwarding threads per node: each holds one request to the producer at a
+// time (a round trip lasts about a block interval plus an etcd append), so
+// they bound the forwarded rate together with the batch each one carries.
+inline constexpr size_t kForwardThreads = 16;
 // Blocks per range read while following etcd.
 inline constexpr int64_t kFollowPageBlocks = 64;
 // A submission larger than this (serialized) cannot go into one etcd value.
@@ -140,6 +143,8 @@ class EtcdOrderer final : public Orderer {
 
   // --- forwarding ---
   void ForwardLoop();
+  // Answers forwarded submissions once this node applied their block.
+  void CompleteLoop();
   chipledger::v1::Ledger::Stub* StubFor(const std::string& address);
 
   Chain* chain_;
@@ -163,6 +168,7 @@ class EtcdOrderer final : public Orderer {
   bool started_ = false;
   bool stopping_ = false;
   bool election_stopping_ = false;  // set once the driver has finished
+  bool forwarders_done_ = false;    // the forwarding threads have ended
   chipledger::v1::BlockHeader tip_;
   // Mempool of the producer, and submissions waiting to be forwarded.
   std::deque<std::unique_ptr<PendingEntry>> queue_;
@@ -200,6 +206,16 @@ class EtcdOrderer final : public Orderer {
   std::thread driver_;
   std::thread election_;
   std::vector<std::thread> forwarders_;
+  std::thread completer_;
+  // Forwarded groups the producer answered, waiting for this node to apply
+  // the block at `height`; answered then, or at `deadline` regardless.
+  struct Answered {
+    PendingEntries entries;
+    chipledger::v1::SubmitBatchResponse response;
+    uint64_t height = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::deque<Answered> answered_;
 };
 
 }  // namespace chip::node

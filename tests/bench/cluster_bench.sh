@@ -8,7 +8,8 @@
 #   CHIPD=build/node/chipd CHIP=build/cli/chip tests/bench/cluster_bench.sh
 #   RUNS="uniform:32:100 hot:32:100" SECS=10 NODES=3 ...
 #
-# RUNS entries are workload:clients:batch. The cluster runs submit to a
+# RUNS entries are workload:clients:batch[@rate] (rate: offered tx/s, for
+# latency below saturation; default as fast as the clients go). The cluster runs submit to a
 # follower (node1), so every transaction is forwarded to the producer, the
 # path a client that picks any node takes. On one 2-core machine the cluster
 # verifies every signature three times (once per node) plus once more on
@@ -58,14 +59,14 @@ wait_for() { # file pattern
 
 field() { sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1" | head -1; }
 
-bench() { # label node wallet workload clients batch seed -> prints tps p50 p99
+bench() { # label node wallet workload clients batch seed rate -> prints tps p50 p99
   local out=$tmp/$1.json
   "$chip" --node "$2" --wallet "$3" --json bench --workload "$4" --accounts "$accounts" \
     --duration "${secs}s" --clients "$5" --batch "$6" --txs $((secs * presign_rate)) \
-    --seed "$7" --verify --quiet >"$out" 2>"$tmp/$1.err" ||
+    --seed "$7" --rate "$8" --verify --quiet >"$out" 2>"$tmp/$1.err" ||
     { echo "chip bench ($1) failed: $(tail -3 "$tmp/$1.err")" >&2; exit 1; }
-  printf '%.0f %.1f %.1f' "$(field "$out" committed_per_second)" "$(field "$out" p50_ms)" \
-    "$(field "$out" p99_ms)"
+  printf '%.0f %.1f %.1f' "$(field "$out" committed_per_second)" "$(field "$out" p50)" \
+    "$(field "$out" p99)"
 }
 
 # --- one node ---
@@ -77,8 +78,10 @@ wait_for "$tmp/single.out" "chipd dev is running"
 declare -A single
 seed=1
 for run in $runs; do
-  IFS=: read -r w c b <<<"$run"
-  single[$run]=$(bench "single-$seed" "127.0.0.1:$port" "$tmp/wallet1" "$w" "$c" "$b" "$seed")
+  rate=0
+  [[ $run == *@* ]] && rate=${run##*@}
+  IFS=: read -r w c b <<<"${run%%@*}"
+  single[$run]=$(bench "single-$seed" "127.0.0.1:$port" "$tmp/wallet1" "$w" "$c" "$b" "$seed" "$rate")
   seed=$((seed + 1))
 done
 kill -INT "${pids[0]}"
@@ -108,21 +111,23 @@ done
 [[ -n $follower ]] || { echo "no producer elected" >&2; exit 1; }
 declare -A cluster
 for run in $runs; do
-  IFS=: read -r w c b <<<"$run"
-  cluster[$run]=$(bench "cluster-$seed" "$follower" "$tmp/wallet3" "$w" "$c" "$b" "$seed")
+  rate=0
+  [[ $run == *@* ]] && rate=${run##*@}
+  IFS=: read -r w c b <<<"${run%%@*}"
+  cluster[$run]=$(bench "cluster-$seed" "$follower" "$tmp/wallet3" "$w" "$c" "$b" "$seed" "$rate")
   seed=$((seed + 1))
 done
 
 # --- failover: kill -9 the producer, time until a follower commits again ---
 ppid=$(pgrep -f -- "--listen $producer" | head -1)
-to=$(sed -n 's/.*"address":"\(chip[a-z0-9]*\)".*/\1/p' <<<"$("$chip" --wallet "$tmp/wallet3" \
-  keys new fo --json 2>/dev/null || true)" | head -1)
-[[ -n $to ]] || to=$("$chip" --wallet "$tmp/wallet3" keys show dev --json |
-  sed -n 's/.*"address":"\([a-z0-9]*\)".*/\1/p')
+to=$(CHIP_PASSPHRASE=bench "$chip" --wallet "$tmp/wallet3" keys new failover --json |
+  sed -n 's/.*"address":"\(chip[a-z0-9]*\)".*/\1/p')
+[[ -n $to ]] || { echo "cannot make a key" >&2; exit 1; }
 start=$(date +%s.%N)
 kill -9 "$ppid"
-until "$chip" --node "$follower" --wallet "$tmp/wallet3" --timeout-ms 5000 send "$to" 1uCU \
-  --from dev >/dev/null 2>&1; do
+for _ in $(seq 1 1200); do
+  "$chip" --node "$follower" --wallet "$tmp/wallet3" --timeout-ms 5000 send "$to" 1uCU \
+    --from dev >/dev/null 2>&1 && break
   sleep 0.05
 done
 failover=$(echo "$(date +%s.%N) - $start" | bc)
