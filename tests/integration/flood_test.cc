@@ -50,7 +50,7 @@ constexpr int64_t kCallDeadlineS = 30;
 // The first phase's requests are small: 64 MiB covers gRPC's buffers. The
 // second adds requests above the 4 MiB limit, which gRPC receives whole
 // before refusing them; glibc keeps such freed buffers in its per-thread
-// arenas, so the RSS climbs to a plateau, measured near 350 MiB from a
+// arenas, so the RSS climbs to a plateau, measured near 340 MiB from a
 // 27 MiB start however long the flood lasts (docs/RELIABILITY.md): 512 MiB.
 // A leak of the refused 5 MiB buffers would cross that after about a hundred
 // requests, within a second of this flood. AddressSanitizer keeps up to
