@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # The second README command: install what is missing, check formatting,
-# build with warnings as errors, run every test with ctest.
+# build with warnings as errors, run every test with ctest; then the suite
+# again built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (scripts/sanitize.sh, build-asan/), then the fuzz regression inputs and a
+# short run of every fuzz target (scripts/fuzz.sh, build-fuzz/). Each step
+# prints its wall time; docs/RELIABILITY.md ("What CI runs") has the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-bash scripts/check-format.sh
-bash scripts/build.sh
-cd build
-ctest --output-on-failure -j "$(nproc)" --timeout 900
+step() {  # step NAME COMMAND...: runs a step and reports its wall time
+  local name="$1" t0
+  shift
+  t0=$(date +%s)
+  echo "test: == $name"
+  "$@"
+  echo "test: == $name passed in $(($(date +%s) - t0)) s"
+}
+run_suite() { (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900); }
+
+step install-deps bash scripts/install-deps.sh
+step check-format bash scripts/check-format.sh
+step build bash scripts/build.sh
+step tests run_suite
+step sanitizers bash scripts/sanitize.sh
+step fuzz bash scripts/fuzz.sh --seconds 10
