@@ -600,6 +600,10 @@ class Bench {
   void Plan();
   int Fund();
   void Sign();
+  // CheckTx (parse, hash, Ed25519) of a sample of the signed transactions on
+  // every core: the most a node on this machine could verify per second
+  // right now, the ceiling the committed rate is compared with.
+  void MeasureVerifyCeiling();
   void Window();
   void TransfersClient(size_t client, ClientStats* st);
   void JobsClient(size_t client, ClientStats* st);
@@ -640,6 +644,8 @@ class Bench {
   std::vector<Ack> acks_;
 
   double keys_seconds_ = 0, funding_seconds_ = 0, signing_seconds_ = 0;
+  size_t verify_sample_ = 0;
+  double verify_seconds_ = 0;
   uint64_t funded_accounts_ = 0;
 
   // The window.
@@ -932,6 +938,18 @@ void Bench::Sign() {
     });
   }
   signing_seconds_ = Seconds(Clock::now() - t0);
+}
+
+void Bench::MeasureVerifyCeiling() {
+  constexpr size_t kVerifySampleMax = 20'000;
+  verify_sample_ = std::min(txs_, kVerifySampleMax);
+  std::atomic<size_t> bad{0};
+  auto t0 = Clock::now();
+  ParallelFor(verify_sample_, threads_, [&](size_t i) {
+    if (CheckTx(txs_signed_[i], chain_id_).code != pb::RESULT_OK) bad.fetch_add(1);
+  });
+  verify_seconds_ = Seconds(Clock::now() - t0);
+  if (bad.load() != 0) Note(std::to_string(bad.load()) + " pre-signed transactions fail CheckTx");
 }
 
 void Bench::Record(const pb::SubmitBatchRequest& req, const pb::SubmitBatchResponse& resp,
@@ -1388,6 +1406,7 @@ int Bench::Run() {
   if (int f = Fund(); f != kExitOk) return f;
   Note("signing " + WithCommas(txs_) + " transactions on " + std::to_string(threads_) + " threads");
   Sign();
+  if (workload_ != Workload::kReads) MeasureVerifyCeiling();
   Note("running");
   Window();
 
@@ -1430,6 +1449,8 @@ int Bench::Report() {
   }
   const double signing_rate =
       signing_seconds_ > 0 ? static_cast<double>(txs_) / signing_seconds_ : 0;
+  const double verify_rate =
+      verify_seconds_ > 0 ? static_cast<double>(verify_sample_) / verify_seconds_ : 0;
   json j = {{"workload", o_.workload},
             {"node", t_.node},
             {"accounts", o_.accounts},
@@ -1450,6 +1471,12 @@ int Bench::Report() {
               {"threads", threads_},
               {"seconds", signing_seconds_},
               {"per_second", signing_rate}}},
+            {"verify_ceiling",
+             {{"txs", verify_sample_},
+              {"threads", threads_},
+              {"seconds", verify_seconds_},
+              {"per_second", verify_rate},
+              {"committed_ratio", verify_rate > 0 ? tps / verify_rate : 0}}},
             {"submitted", submitted},
             {"acknowledged", acknowledged},
             {"committed", committed},
@@ -1514,6 +1541,11 @@ int Bench::Report() {
     out << "signing     " << WithCommas(txs_) << " txs in " << Fixed(signing_seconds_, 2)
         << " s on " << threads_ << " threads: " << WithCommas(static_cast<uint64_t>(signing_rate))
         << " signatures/s (before the window)\n";
+    if (verify_rate > 0) {
+      out << "ceiling     CheckTx of " << WithCommas(verify_sample_) << " txs on " << threads_
+          << " threads: " << WithCommas(static_cast<uint64_t>(verify_rate))
+          << " tx/s; committed / ceiling = " << Fixed(tps / verify_rate, 2) << "\n";
+    }
     out << "window      " << Fixed(window_s, 2) << " s, " << WithCommas(submitted) << " submitted"
         << (o_.rate > 0 ? " at an offered " + WithCommas(o_.rate) + " tx/s" : std::string())
         << (exhausted_ ? " (ran out of pre-signed transactions: raise --txs)" : "") << "\n";

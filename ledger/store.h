@@ -124,7 +124,8 @@ class Store final : public StateReader {
   // The newest `limit` price observations, newest first.
   Result<std::vector<StoredObservation>> Observations(size_t limit);
 
-  // Full scans, for invariant checks and tools; not for the hot path.
+  // Full scans, for invariant checks and tools; not for the hot path. Accounts
+  // are updated in place (see Open): scan them only while nothing commits.
   Status ForEachAccount(const std::function<void(const PublicKey&, const Account&)>& fn);
   Status ForEachReservation(const std::function<void(const Hash32&, const Reservation&)>& fn);
 
