@@ -86,15 +86,15 @@ Result<std::unique_ptr<Chain>> Chain::Open(const std::string& path, StoreOptions
   return chain;
 }
 
-LogAppend Chain::ExtendLog(const pb::Block& block, MerkleFrontier* frontier) const {
+LogAppend Chain::ExtendLog(const pb::Block& block, const std::vector<Hash32>& tx_hashes,
+                           MerkleFrontier* frontier) const {
   LogAppend log;
   log.first_leaf = frontier->size();
   const std::vector<bool> mask = RecordedMask(block);
   for (size_t i = 0; i < mask.size(); ++i) {
     if (!mask[i]) continue;
-    const pb::SignedTx& tx = block.txs(static_cast<int>(i));
-    std::string leaf = LeafData(TxHash(rules_.chain_id, tx.body()), block.header().height(),
-                                static_cast<uint32_t>(i), block.results(static_cast<int>(i)));
+    std::string leaf = LeafData(tx_hashes[i], block.header().height(), static_cast<uint32_t>(i),
+                                block.results(static_cast<int>(i)));
     frontier->Append(MerkleLeafHash(leaf), &log.nodes);
   }
   return log;
@@ -149,7 +149,7 @@ Result<PreparedBlock> Chain::Prepare(std::vector<pb::SignedTx> txs,
   Hash32 prev_digest = *ToHash32(base.state_digest());
   h->set_state_digest(AsString(NextStateDigest(prev_digest, outcome->changes_hash)));
   p.frontier = parent ? parent->frontier : frontier_;
-  p.log = ExtendLog(block, &p.frontier);
+  p.log = ExtendLog(block, outcome->tx_hashes, &p.frontier);
   h->set_tree_size(p.frontier.size());
   h->set_tree_root(AsString(p.frontier.Root()));
   SignHeader(producer, h);
@@ -241,7 +241,7 @@ Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* check
     return Status::InvalidArgument(at + "state digest differs on re-execution");
   }
   MerkleFrontier frontier = frontier_;
-  LogAppend log = ExtendLog(block, &frontier);
+  LogAppend log = ExtendLog(block, outcome->tx_hashes, &frontier);
   if (h.tree_size() != frontier.size() || h.tree_root() != AsString(frontier.Root())) {
     return Status::InvalidArgument(at + "history log size or root differs on re-execution");
   }

@@ -81,7 +81,10 @@ class Chain {
   Chain() = default;
   // Appends the block's recorded transactions to a copy of the history log
   // frontier; the caller installs it once the block is committed.
-  LogAppend ExtendLog(const pb::Block& block, MerkleFrontier* frontier) const;
+  // `tx_hashes` are the block's transaction hashes (BlockOutcome::tx_hashes,
+  // computed once by CheckTx instead of again here).
+  LogAppend ExtendLog(const pb::Block& block, const std::vector<Hash32>& tx_hashes,
+                      MerkleFrontier* frontier) const;
   Status CommitWithTip(const pb::Block& block, const BlockOutcome& outcome, const LogAppend& log,
                        std::vector<std::pair<std::string, std::string>> meta);
 

@@ -39,7 +39,7 @@ pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const
 
 }  // namespace
 
-BlockInput TakeBlockInput(PendingEntries* entries) {
+BlockInput TakeBlockInput(PendingEntries* entries, bool move_checked) {
   BlockInput in;
   for (auto& e : *entries) {
     if (e->atomic) {
@@ -50,7 +50,11 @@ BlockInput TakeBlockInput(PendingEntries* entries) {
     }
     for (size_t i = 0; i < e->txs.size(); ++i) {
       in.txs.push_back(std::move(e->txs[i]));
-      in.checked.push_back(e->checked[i]);
+      if (move_checked) {
+        in.checked.push_back(std::move(e->checked[i]));  // the hash is copied, not moved
+      } else {
+        in.checked.push_back(e->checked[i]);
+      }
     }
     e->txs.clear();
   }

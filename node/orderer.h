@@ -44,7 +44,9 @@ struct BlockInput {
   std::vector<CheckedTx> checked;
   std::vector<chipledger::v1::AtomicRange> atomic;
 };
-BlockInput TakeBlockInput(PendingEntries* entries);
+// With move_checked, the entries' CheckedTx bodies are moved too (their
+// hashes stay): for an orderer that never gives entries back to a queue.
+BlockInput TakeBlockInput(PendingEntries* entries, bool move_checked = false);
 
 // Answers every entry of a committed block with its results (an unrecorded
 // retry of a transaction recorded earlier gets the original outcome) and

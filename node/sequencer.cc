@@ -186,7 +186,8 @@ void Sequencer::PrepareBlock(PendingEntries entries) {
     parent = writing_;
   }
   auto job = std::make_shared<WriteJob>();
-  BlockInput in = TakeBlockInput(&entries);
+  // The sequencer never requeues an entry, so its checked bodies can move.
+  BlockInput in = TakeBlockInput(&entries, /*move_checked=*/true);
   job->tx_count = in.txs.size();
   const auto started = std::chrono::steady_clock::now();
   auto prepared =
