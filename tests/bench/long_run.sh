@@ -12,7 +12,11 @@
 # is: RssAnon/RssFile and threads from /proc, RocksDB's block cache (one
 # shared cache, counted once), memtables and table readers, and glibc
 # malloc's arenas (in use, free inside the arenas, mmapped, arena count).
-# These go to a second line per chunk and to OUT/memory.csv (bytes).
+# These go to a second line per chunk and to OUT/memory.csv (bytes). RSS
+# after a chunk depends on how full the memtables happen to be (up to
+# 192 MiB, returned to the system at each flush), so it also samples VmRSS
+# every second during each chunk and prints the chunk's mean and maximum
+# (OUT/rss-N.txt, KiB).
 #
 # Output: one line per chunk on stdout; the JSON of every run in OUT (default
 # a temporary directory that is kept).
@@ -111,10 +115,14 @@ total=0
 echo "start: rss $(rss_kib) KiB, data in $out"
 memory 0 0
 for c in $(seq 1 "$chunks"); do
+  (while sleep 1; do rss_kib; done) >"$out/rss-$c.txt" 2>/dev/null &
+  sampler=$!
   nice -n "$nice" "$chip" --node "$addr" --wallet "$out/wallet" --json bench --workload uniform \
     --accounts "$accounts" --seed "$c" --txs "$chunk_txs" --clients "$clients" --batch "$batch" \
     --node-pid "$chipd_pid" --quiet >"$out/chunk-$c.json" 2>"$out/chunk-$c.err" ||
-    { echo "chunk $c failed: $(tail -3 "$out/chunk-$c.err")" >&2; exit 1; }
+    { kill "$sampler"; echo "chunk $c failed: $(tail -3 "$out/chunk-$c.err")" >&2; exit 1; }
+  kill "$sampler"
+  wait "$sampler" 2>/dev/null || true
   committed=$(field "$out/chunk-$c.json" committed)
   total=$((total + ${committed%.*}))
   printf '%s chunk %2d: committed %9d total, %8.0f tx/s, p99 %7.1f ms, %5.0f us/tx, rss %7d KiB (peak in chunk %s B), db %s, load %s\n' \
@@ -123,5 +131,6 @@ for c in $(seq 1 "$chunks"); do
     "$(rss_kib)" "$(field "$out/chunk-$c.json" peak_rss_bytes)" "$(du -sh "$out/chain" | cut -f1)" \
     "$(cut -d' ' -f1 /proc/loadavg)"
   memory "$c" "$total"
+  awk '{ s += $1; if ($1 > m) m = $1 } END { if (NR) printf "  rss during the chunk: mean %.0f MiB, max %.0f MiB (%d samples)\n", s / NR / 1024, m / 1024, NR }' "$out/rss-$c.txt"
   for r in $reads_at; do [[ $r == "$c" ]] && reads "$c"; done
 done
