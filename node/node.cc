@@ -133,7 +133,8 @@ Status Node::Start() {
       o << "# TYPE chip_height gauge\nchip_height " << tip.height() << "\n";
       for (const char* prop : {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
                                "rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-live-data-size",
-                               "rocksdb.num-running-compactions", "rocksdb.block-cache-usage"}) {
+                               "rocksdb.num-running-compactions", "rocksdb.block-cache-usage",
+                               "rocksdb.estimate-table-readers-mem"}) {
         if (auto v = store->IntProperty(prop)) {
           std::string name = std::string("chip_") + prop;
           for (auto& c : name) {
