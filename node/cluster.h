@@ -145,6 +145,16 @@ class EtcdOrderer final : public Orderer {
   void ForwardLoop();
   // Answers forwarded submissions once this node applied their block.
   void CompleteLoop();
+  // CheckTx results of transactions this node forwarded, kept until the
+  // group is answered so the block holding them need not verify them again.
+  void RememberChecked(const PendingEntries& group);
+  void ForgetChecked(const PendingEntries& group);
+  // CheckTx results for every transaction of `block`: remembered ones where
+  // the transaction is byte-for-byte the one this node checked, CheckTx for
+  // the rest; *reused counts the former. nullopt when none is remembered
+  // (Append then checks all).
+  std::optional<std::vector<CheckedTx>> PrecheckedFor(const chipledger::v1::Block& block,
+                                                      size_t* reused);
   chipledger::v1::Ledger::Stub* StubFor(const std::string& address);
 
   Chain* chain_;
@@ -216,6 +226,16 @@ class EtcdOrderer final : public Orderer {
     std::chrono::steady_clock::time_point deadline;
   };
   std::deque<Answered> answered_;
+  // Forwarded transactions in flight, by hash: the signed transaction (its
+  // signer and signature, which the hash does not cover) and its CheckTx
+  // result. At most the forwarded submissions in flight: entries leave when
+  // their group is answered or fails.
+  struct Checked {
+    chipledger::v1::SignedTx tx;
+    CheckedTx checked;
+  };
+  std::mutex checked_mu_;
+  std::map<Hash32, Checked> checked_;
 };
 
 }  // namespace chip::node
