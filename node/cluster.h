@@ -26,7 +26,9 @@
 //              nodes/, campaigns for `leader` whenever it is free.
 //   forwarders submissions that reach a non-producer are sent to the
 //              producer (SubmitBatch); the client is answered once this node
-//              has applied the block holding them.
+//              has applied the block holding them. Their CheckTx results are
+//              kept until then, and the driver's Append reuses them for the
+//              byte-identical transactions of that block (no second verify).
 //
 // Refused blocks: a block in etcd that fails verification is logged as an
 // error, reported in GetStatus, and not applied by any node (the check is
@@ -55,7 +57,6 @@
 
 namespace chip::node {
 
-// Forwarding threads per node.
 // Forwarding threads per node: each holds one request to the producer at a
 // time (a round trip lasts about a block interval plus an etcd append), so
 // they bound the forwarded rate together with the batch each one carries.
