@@ -26,7 +26,9 @@
 //              nodes/, campaigns for `leader` whenever it is free.
 //   forwarders submissions that reach a non-producer are sent to the
 //              producer (SubmitBatch); the client is answered once this node
-//              has applied the block holding them.
+//              has applied the block holding them. Their CheckTx results are
+//              kept until then, and the driver's Append reuses them for the
+//              byte-identical transactions of that block (no second verify).
 //
 // Refused blocks: a block in etcd that fails verification is logged as an
 // error, reported in GetStatus, and not applied by any node (the check is
@@ -55,7 +57,6 @@
 
 namespace chip::node {
 
-// Forwarding threads per node.
 // Forwarding threads per node: each holds one request to the producer at a
 // time (a round trip lasts about a block interval plus an etcd append), so
 // they bound the forwarded rate together with the batch each one carries.
@@ -145,6 +146,16 @@ class EtcdOrderer final : public Orderer {
   void ForwardLoop();
   // Answers forwarded submissions once this node applied their block.
   void CompleteLoop();
+  // CheckTx results of transactions this node forwarded, kept until the
+  // group is answered so the block holding them need not verify them again.
+  void RememberChecked(const PendingEntries& group);
+  void ForgetChecked(const PendingEntries& group);
+  // CheckTx results for every transaction of `block`: remembered ones where
+  // the transaction is byte-for-byte the one this node checked, CheckTx for
+  // the rest; *reused counts the former. nullopt when none is remembered
+  // (Append then checks all).
+  std::optional<std::vector<CheckedTx>> PrecheckedFor(const chipledger::v1::Block& block,
+                                                      size_t* reused);
   chipledger::v1::Ledger::Stub* StubFor(const std::string& address);
 
   Chain* chain_;
@@ -216,6 +227,16 @@ class EtcdOrderer final : public Orderer {
     std::chrono::steady_clock::time_point deadline;
   };
   std::deque<Answered> answered_;
+  // Forwarded transactions in flight, by hash: the signed transaction (its
+  // signer and signature, which the hash does not cover) and its CheckTx
+  // result. At most the forwarded submissions in flight: entries leave when
+  // their group is answered or fails.
+  struct Checked {
+    chipledger::v1::SignedTx tx;
+    CheckedTx checked;
+  };
+  std::mutex checked_mu_;
+  std::map<Hash32, Checked> checked_;
 };
 
 }  // namespace chip::node
