@@ -61,7 +61,7 @@ class Chain {
   //
   // With `parent`, the block is built on top of that prepared block instead
   // of the tip, reading state through it (PendingOverlay), so it can be
-  // prepared on one thread while CommitPrepared(parent) runs on another.
+  // prepared while CommitPrepared(parent) runs, possibly on another thread.
   // Only the store's reads are shared between the two; `parent` must not
   // change and must outlive the call. If the parent never commits, the
   // child's CommitPrepared fails with FailedPrecondition.

@@ -90,11 +90,11 @@ class StateTxn final : public StateReader {
 
 // Committed state as it will be once `pending`, a block that is being written
 // but may not be durable yet, has committed: its staged writes first, then
-// `committed`. The sequencer builds block n+1 over this while block n's
-// synced write runs, so the two overlap (docs/ARCHITECTURE.md, "Sequencer
-// pipeline"). Read-only on `pending`, which must outlive this reader and not
-// change; reads return exactly what `committed` would after the commit, so a
-// block built over it is the same block as one built after the write.
+// `committed`. It lets a producer build block n+1 while block n's write (or,
+// in a cluster, its etcd append) runs (docs/ARCHITECTURE.md, "Building over
+// an uncommitted parent"). Read-only on `pending`, which must outlive this
+// reader and not change; reads return exactly what `committed` would after
+// the commit, so a block built over it is the same block as one built after.
 class PendingOverlay final : public StateReader {
  public:
   PendingOverlay(StateReader* committed, const StateTxn* pending)

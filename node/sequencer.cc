@@ -20,7 +20,6 @@ Sequencer::Sequencer(Chain* chain, const SecretKey* producer_key, const NodeConf
 Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Start() {
-  writer_ = std::thread([this] { WriterRun(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -31,14 +30,7 @@ void Sequencer::Stop() {
   }
   work_cv_.notify_all();
   tip_cv_.notify_all();
-  // The sequencer hands over what is queued; the writer then commits it.
   if (thread_.joinable()) thread_.join();
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    writer_stopping_ = true;
-  }
-  write_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
 }
 
 Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::SignedTx> txs,
@@ -147,28 +139,11 @@ void Sequencer::Run() {
       queued_txs_ -= txs;
       metrics_->mempool_depth.store(queued_txs_, std::memory_order_relaxed);
     }
-    PrepareBlock(std::move(take));
+    CommitBlock(std::move(take));
   }
 }
 
-void Sequencer::NoteBlockFailure(const Status& why, PendingEntries* entries) {
-  metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("block {} not committed: {}", chain_->height() + 1, why.ToString());
-  if (why.code() == Status::Code::kResourceExhausted || why.code() == Status::Code::kIoError) {
-    spdlog::error(
-        "storage refuses writes ({}): refusing new transactions, still serving reads; "
-        "retrying every {} ms",
-        why.code() == Status::Code::kResourceExhausted ? "disk full" : "I/O error",
-        kStorageRetryMs);
-    std::lock_guard<std::mutex> lock(mu_);
-    storage_error_ = why;
-  }
-  FailEntries(entries, why.code() == Status::Code::kResourceExhausted
-                           ? Status::ResourceExhausted("block not committed: " + why.message())
-                           : Status::Unavailable("block not committed: " + why.message()));
-}
-
-void Sequencer::PrepareBlock(PendingEntries entries) {
+void Sequencer::CommitBlock(PendingEntries entries) {
   if (Status space = CheckDiskSpace(); !space.ok()) {
     spdlog::error("{}: refusing new transactions, still serving reads; retrying every {} ms",
                   space.message(), kStorageRetryMs);
@@ -179,89 +154,49 @@ void Sequencer::PrepareBlock(PendingEntries entries) {
     FailEntries(&entries, Status::ResourceExhausted(space.message()));
     return;
   }
-  // The block being written, if any: this one is built over its state.
-  std::shared_ptr<WriteJob> parent;
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    parent = writing_;
-  }
-  auto job = std::make_shared<WriteJob>();
   // The sequencer never requeues an entry, so its checked bodies can move.
   BlockInput in = TakeBlockInput(&entries, /*move_checked=*/true);
-  job->tx_count = in.txs.size();
+  const size_t tx_count = in.txs.size();
   const auto started = std::chrono::steady_clock::now();
-  auto prepared =
-      chain_->Prepare(std::move(in.txs), std::move(in.atomic), WallClockMs(), *producer_key_,
-                      &in.checked, parent ? &parent->prepared : nullptr);
-  job->prepare_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  // One block in flight: wait for the writer to finish the parent.
-  bool parent_failed = false;
-  {
-    std::unique_lock<std::mutex> lock(write_mu_);
-    write_cv_.wait(lock, [&] { return writing_ == nullptr; });
-    parent_failed = parent && !parent->committed;
+  auto prepared = chain_->Prepare(std::move(in.txs), std::move(in.atomic), WallClockMs(),
+                                  *producer_key_, &in.checked);
+  const auto executed = std::chrono::steady_clock::now();
+  Result<pb::Block> block = prepared.status();
+  if (prepared.ok()) {
+    Status committed = chain_->CommitPrepared(&*prepared);
+    block = committed.ok() ? Result<pb::Block>(std::move(prepared->block))
+                           : Result<pb::Block>(committed);
   }
-  if (!prepared.ok()) {
-    NoteBlockFailure(prepared.status(), &entries);
-    return;
-  }
-  if (parent_failed) {
-    // Built over a block that never committed: it cannot commit either.
-    FailEntries(&entries,
-                Status::Unavailable("block not committed: the block before it failed; resubmit"));
-    return;
-  }
-  job->prepared = std::move(*prepared);
-  job->entries = std::move(entries);
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    writing_ = std::move(job);
-  }
-  write_cv_.notify_all();
-}
-
-void Sequencer::WriterRun() {
-  for (;;) {
-    std::shared_ptr<WriteJob> job;
-    {
-      std::unique_lock<std::mutex> lock(write_mu_);
-      write_cv_.wait(lock, [&] { return writing_ != nullptr || writer_stopping_; });
-      if (writing_ == nullptr) return;  // stopping, nothing in flight
-      job = writing_;
-    }
-    WriteBlock(job.get());
-    {
-      std::lock_guard<std::mutex> lock(write_mu_);
-      writing_ = nullptr;
-    }
-    write_cv_.notify_all();
-  }
-}
-
-void Sequencer::WriteBlock(WriteJob* job) {
-  const auto started = std::chrono::steady_clock::now();
-  Status committed = chain_->CommitPrepared(&job->prepared);
   const auto written = std::chrono::steady_clock::now();
-  if (!committed.ok()) {
-    NoteBlockFailure(committed, &job->entries);
+  if (!block.ok()) {
+    metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("block {} not committed: {}", chain_->height() + 1, block.status().ToString());
+    if (block.status().code() == Status::Code::kResourceExhausted ||
+        block.status().code() == Status::Code::kIoError) {
+      spdlog::error(
+          "storage refuses writes ({}): refusing new transactions, still serving reads; "
+          "retrying every {} ms",
+          block.status().code() == Status::Code::kResourceExhausted ? "disk full" : "I/O error",
+          kStorageRetryMs);
+      std::lock_guard<std::mutex> lock(mu_);
+      storage_error_ = block.status();
+    }
+    FailEntries(&entries,
+                block.status().code() == Status::Code::kResourceExhausted
+                    ? Status::ResourceExhausted("block not committed: " + block.status().message())
+                    : Status::Unavailable("block not committed: " + block.status().message()));
     return;
   }
-  const pb::Block& block = job->prepared.block;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tip_ = block.header();
-  }
-  {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    job->committed = true;
+    tip_ = block->header();
   }
   tip_cv_.notify_all();
   metrics_->blocks_committed.fetch_add(1, std::memory_order_relaxed);
-  AnswerCommitted(chain_->store(), metrics_, block, &job->entries);
+  AnswerCommitted(chain_->store(), metrics_, *block, &entries);
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   spdlog::debug("block {} committed: {} txs, prepare {:.1f} ms, write {:.1f} ms, answer {:.1f} ms",
-                block.header().height(), job->tx_count, job->prepare_ms, ms(written - started),
+                block->header().height(), tx_count, ms(executed - started), ms(written - executed),
                 ms(std::chrono::steady_clock::now() - written));
 }
 

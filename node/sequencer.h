@@ -5,13 +5,6 @@
 // A block is cut block_interval_ms after the oldest waiting entry arrived, or
 // at once when block_tx_max transactions wait. An entry (one submission) is
 // never split across blocks, so an atomic batch is one AtomicRange.
-//
-// Two threads form a pipeline of depth one: the sequencer thread cuts and
-// prepares block n+1 (apply, hashes, signature) over the state block n will
-// leave (Chain::Prepare with a parent) while the writer thread commits block
-// n (one synced RocksDB write) and answers its submitters. Block n+1 is
-// handed to the writer only after block n committed; if block n failed,
-// block n+1 is dropped and its submitters are told to retry.
 #pragma once
 
 #include <chrono>
@@ -60,25 +53,11 @@ class Sequencer final : public Orderer {
   std::string storage_error() const override;
 
  private:
-  // A prepared block and the submissions it answers, between the two threads.
-  struct WriteJob {
-    PreparedBlock prepared;
-    PendingEntries entries;
-    size_t tx_count = 0;
-    double prepare_ms = 0;
-    bool committed = false;  // set by the writer (under write_mu_)
-  };
-
   void Run();
-  void WriterRun();
   // OK when the data directory's filesystem has more than disk_reserve_mb
   // free; ResourceExhausted otherwise.
   Status CheckDiskSpace() const;
-  // Sequencer thread: prepares a block from `entries` and hands it to the writer.
-  void PrepareBlock(PendingEntries entries);
-  // Writer thread: commits one job and answers its entries.
-  void WriteBlock(WriteJob* job);
-  void NoteBlockFailure(const Status& why, PendingEntries* entries);
+  void CommitBlock(PendingEntries entries);
 
   Chain* chain_;
   const SecretKey* producer_key_;
@@ -98,13 +77,6 @@ class Sequencer final : public Orderer {
   uint64_t resume_attempts_ = 0;
   chipledger::v1::BlockHeader tip_;
   std::thread thread_;
-
-  // The block handed to the writer and not finished yet (at most one).
-  std::mutex write_mu_;
-  std::condition_variable write_cv_;
-  std::shared_ptr<WriteJob> writing_;
-  bool writer_stopping_ = false;
-  std::thread writer_;
 };
 
 }  // namespace chip::node
