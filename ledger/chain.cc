@@ -2,8 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <optional>
-
 #include "ledger/check.h"
 
 namespace chip {
@@ -114,9 +112,7 @@ Status Chain::CommitWithTip(const pb::Block& block, const BlockOutcome& outcome,
 Result<PreparedBlock> Chain::Prepare(std::vector<pb::SignedTx> txs,
                                      std::vector<pb::AtomicRange> atomic, uint64_t timestamp_ms,
                                      const SecretKey& producer,
-                                     const std::vector<CheckedTx>* checked,
-                                     const PreparedBlock* parent) {
-  const pb::BlockHeader& base = parent ? parent->block.header() : tip_;
+                                     const std::vector<CheckedTx>* checked) {
   PublicKey producer_key = producer.Public();
   if (rules_.validators.count(producer_key) == 0) {
     return Status::FailedPrecondition("this node's key is not a validator of the chain");
@@ -124,31 +120,26 @@ Result<PreparedBlock> Chain::Prepare(std::vector<pb::SignedTx> txs,
   PreparedBlock p;
   pb::Block& block = p.block;
   pb::BlockHeader* h = block.mutable_header();
-  h->set_height(base.height() + 1);
-  h->set_prev_hash(AsString(BlockHash(base)));
-  h->set_timestamp_ms(std::max(timestamp_ms, base.timestamp_ms()));
+  h->set_height(tip_.height() + 1);
+  h->set_prev_hash(AsString(BlockHash(tip_)));
+  h->set_timestamp_ms(std::max(timestamp_ms, tip_.timestamp_ms()));
   h->set_producer(AsString(producer_key));
   for (auto& tx : txs) *block.add_txs() = std::move(tx);
   for (auto& r : atomic) *block.add_atomic() = r;
 
-  std::optional<PendingOverlay> overlay;
-  if (parent) overlay.emplace(store_.get(), parent->outcome.changes.get());
-  StateReader* reader = overlay ? static_cast<StateReader*>(&*overlay) : store_.get();
-  auto outcome = ExecuteBlock(reader, rules_, block, checked);
+  auto outcome = ExecuteBlock(store_.get(), rules_, block, checked);
   if (!outcome.ok()) {
     store_->ClearStatus();
     return outcome.status();
   }
-  // The overlay ends with this call; the delta must not read through it.
-  outcome->changes->DetachFromParent();
   for (auto code : outcome->results) block.add_results(code);
   for (const auto& id : outcome->expired) block.add_expired_reservations(AsString(id));
   h->set_tx_count(static_cast<uint32_t>(block.txs_size()));
   h->set_txs_hash(AsString(TxsHash(block)));
   h->set_results_hash(AsString(ResultsHash(block)));
-  Hash32 prev_digest = *ToHash32(base.state_digest());
+  Hash32 prev_digest = *ToHash32(tip_.state_digest());
   h->set_state_digest(AsString(NextStateDigest(prev_digest, outcome->changes_hash)));
-  p.frontier = parent ? parent->frontier : frontier_;
+  p.frontier = frontier_;
   p.log = ExtendLog(block, outcome->tx_hashes, &p.frontier);
   h->set_tree_size(p.frontier.size());
   h->set_tree_root(AsString(p.frontier.Root()));
@@ -165,8 +156,7 @@ Status Chain::CommitPrepared(PreparedBlock* prepared) {
                                       std::to_string(tip_.height()));
   }
   CHIP_RETURN_IF_ERROR(CommitWithTip(prepared->block, prepared->outcome, prepared->log, {}));
-  // Copied, not moved: a child block may be reading it as its parent's.
-  frontier_ = prepared->frontier;
+  frontier_ = std::move(prepared->frontier);
   return Status::Ok();
 }
 

@@ -58,18 +58,10 @@ class Chain {
   // Produce in two steps: Prepare builds, applies (staged) and signs the next
   // block; CommitPrepared commits it. FailedPrecondition from CommitPrepared
   // when the tip moved in between (nothing is written then).
-  //
-  // With `parent`, the block is built on top of that prepared block instead
-  // of the tip, reading state through it (PendingOverlay), so it can be
-  // prepared while CommitPrepared(parent) runs, possibly on another thread.
-  // Only the store's reads are shared between the two; `parent` must not
-  // change and must outlive the call. If the parent never commits, the
-  // child's CommitPrepared fails with FailedPrecondition.
   Result<PreparedBlock> Prepare(std::vector<pb::SignedTx> txs, std::vector<pb::AtomicRange> atomic,
                                 uint64_t timestamp_ms, const SecretKey& producer,
-                                const std::vector<CheckedTx>* checked = nullptr,
-                                const PreparedBlock* parent = nullptr);
-  // The block stays in *prepared (still usable as a parent afterwards).
+                                const std::vector<CheckedTx>* checked = nullptr);
+  // The block stays in *prepared; its staged outcome is consumed.
   Status CommitPrepared(PreparedBlock* prepared);
 
   // Verifies `block` against the tip (height, link, time, validator

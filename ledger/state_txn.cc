@@ -1,8 +1,5 @@
 #include "ledger/state_txn.h"
 
-#include <algorithm>
-
-#include "ledger/check.h"
 #include "ledger/crypto.h"
 
 namespace chip {
@@ -45,81 +42,6 @@ void StateTxn::CommitTo(StateTxn* parent) {
   if (supply_) parent->supply_ = supply_;
   for (auto& [k, v] : txs_) parent->txs_[k] = v;
   for (auto& [k, v] : observations_) parent->observations_[k] = v;
-}
-
-namespace {
-
-// The parent of a detached StateTxn: any read is a bug.
-class DetachedReader final : public StateReader {
- public:
-  std::optional<Account> GetAccount(const PublicKey&) override { Fail(); }
-  std::optional<Reservation> GetReservation(const Hash32&) override { Fail(); }
-  std::optional<TxLocation> GetTxLocation(const Hash32&) override { Fail(); }
-  uint64_t GetIssuerMinted(const PublicKey&) override { Fail(); }
-  Supply GetSupply() override { Fail(); }
-  std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t, size_t) override { Fail(); }
-  Status status() const override { return Status::Ok(); }
-
- private:
-  [[noreturn]] static void Fail() {
-    CHIP_CHECK(false && "read through a detached state delta");
-    std::abort();
-  }
-};
-
-}  // namespace
-
-void StateTxn::DetachFromParent() {
-  static DetachedReader detached;
-  parent_ = &detached;
-}
-
-std::optional<Account> PendingOverlay::GetAccount(const PublicKey& key) {
-  auto it = pending_->accounts().find(key);
-  if (it != pending_->accounts().end()) return it->second;
-  return committed_->GetAccount(key);
-}
-
-std::optional<Reservation> PendingOverlay::GetReservation(const Hash32& id) {
-  auto it = pending_->reservations().find(id);
-  if (it != pending_->reservations().end()) return it->second;
-  return committed_->GetReservation(id);
-}
-
-std::optional<TxLocation> PendingOverlay::GetTxLocation(const Hash32& tx_hash) {
-  auto it = pending_->txs().find(tx_hash);
-  if (it != pending_->txs().end()) return it->second;
-  return committed_->GetTxLocation(tx_hash);
-}
-
-uint64_t PendingOverlay::GetIssuerMinted(const PublicKey& issuer) {
-  auto it = pending_->issuers().find(issuer);
-  if (it != pending_->issuers().end()) return it->second;
-  return committed_->GetIssuerMinted(issuer);
-}
-
-Supply PendingOverlay::GetSupply() {
-  if (pending_->supply()) return *pending_->supply();
-  return committed_->GetSupply();
-}
-
-std::vector<std::pair<uint64_t, Hash32>> PendingOverlay::ExpiredUpTo(uint64_t time_ms, size_t max) {
-  // The pending block removes at most expiries().size() of the committed
-  // entries, so the first max + that many committed entries still hold the
-  // first `max` survivors; its added entries are merged in.
-  const auto& pending = pending_->expiries();
-  std::vector<std::pair<uint64_t, Hash32>> out;
-  for (const auto& entry : committed_->ExpiredUpTo(time_ms, max + pending.size())) {
-    auto it = pending.find(entry);
-    if (it == pending.end() || it->second) out.push_back(entry);
-  }
-  for (const auto& [entry, present] : pending) {
-    if (present && entry.first <= time_ms) out.push_back(entry);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.size() > max) out.resize(max);
-  return out;
 }
 
 namespace {

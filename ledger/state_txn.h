@@ -54,10 +54,6 @@ class StateTxn final : public StateReader {
   // Merges every staged write into the parent, which must be a StateTxn.
   void CommitTo(StateTxn* parent);
 
-  // Ends reads through the parent (a block's delta outlives the reader it
-  // was staged over); a later read through the parent is a bug and aborts.
-  void DetachFromParent();
-
   // SHA-256 over the canonical encoding of every staged change, in table and
   // key order (docs/PROTOCOL.md, "State digest").
   Hash32 ChangesHash() const;
@@ -86,31 +82,6 @@ class StateTxn final : public StateReader {
   std::optional<Supply> supply_;
   std::map<Hash32, TxLocation> txs_;
   std::map<std::pair<uint64_t, uint32_t>, std::string> observations_;  // encoded
-};
-
-// Committed state as it will be once `pending`, a block that is being written
-// but may not be durable yet, has committed: its staged writes first, then
-// `committed`. It lets a producer build block n+1 while block n's write (or,
-// in a cluster, its etcd append) runs (docs/ARCHITECTURE.md, "Building over
-// an uncommitted parent"). Read-only on `pending`, which must outlive this
-// reader and not change; reads return exactly what `committed` would after
-// the commit, so a block built over it is the same block as one built after.
-class PendingOverlay final : public StateReader {
- public:
-  PendingOverlay(StateReader* committed, const StateTxn* pending)
-      : committed_(committed), pending_(pending) {}
-
-  std::optional<Account> GetAccount(const PublicKey& key) override;
-  std::optional<Reservation> GetReservation(const Hash32& id) override;
-  std::optional<TxLocation> GetTxLocation(const Hash32& tx_hash) override;
-  uint64_t GetIssuerMinted(const PublicKey& issuer) override;
-  Supply GetSupply() override;
-  std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t time_ms, size_t max) override;
-  Status status() const override { return committed_->status(); }
-
- private:
-  StateReader* committed_;
-  const StateTxn* pending_;
 };
 
 }  // namespace chip

@@ -135,14 +135,11 @@ class Store final : public StateReader {
   Status ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
                  std::optional<std::string>* value);
   void NoteError(Status s);
-  // The account cache. Only the chain's own threads add to it: the thread
-  // that applies blocks (the StateReader methods) and the one that commits
-  // them (CommitBlock, after the block is durable), so it never holds an
-  // uncommitted or outdated value. If these are two threads (a block built
-  // over an uncommitted parent, see PendingOverlay), a StateReader read while
-  // block n is being written never concerns an account n changes: those are
-  // read from n's delta. A query thread that misses reads RocksDB and does not
-  // fill the cache (it could race a commit and install an old value).
+  // The account cache. Only the writer's thread (the StateReader methods and
+  // CommitBlock) adds to it, and CommitBlock updates it after the block is
+  // durable, so it never holds an uncommitted or outdated value: a query
+  // thread that misses reads RocksDB and does not fill the cache (it could
+  // race a commit and install an old value).
   std::optional<Account> CachedAccount(const PublicKey& key);
   void CacheAccount(const PublicKey& key, const Account& a);
 

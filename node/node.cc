@@ -174,10 +174,11 @@ Status Node::Start() {
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
   builder.SetMaxSendMessageSize(64 << 20);
   // The synchronous server ends a handler thread when more than MAX_POLLERS
-  // (default 2) idle threads poll, so every burst of concurrent submissions
-  // created and destroyed dozens of threads (stacks, glibc arenas, perf saw
-  // 35 short-lived threads in 8 s). Keeping up to 32 idle pollers keeps
-  // them for the next burst; rpc_threads_max still bounds the total.
+  // (default 2) idle threads poll, so bursts of concurrent submissions keep
+  // creating and ending threads (stacks, malloc arenas). Keeping up to 32
+  // idle pollers keeps them for the next burst; rpc_threads_max still bounds
+  // the total. (Its effect on CPU per transfer was within measurement noise:
+  // docs/PERFORMANCE.md, "Round 3".)
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);
   grpc::ResourceQuota quota("chipd");
   quota.SetMaxThreads(static_cast<int>(config_.rpc_threads_max));

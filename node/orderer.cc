@@ -25,19 +25,23 @@ pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const
     // answer with the original outcome, as for a duplicate caught before the
     // mempool.
     auto stored = store->GetTx(hash);
-    if (stored.ok() && stored->has_value()) {
-      const StoredTx& s = **stored;
-      r.set_code(static_cast<pb::ResultCode>(s.location.code));
-      r.set_height(s.location.height);
-      r.set_index(s.location.index);
-      r.set_block_time_ms(s.block_time_ms);
-      r.set_already_applied(true);
-    }
+    if (stored.ok() && stored->has_value()) r = FromStored(hash, **stored, true);
   }
   return r;
 }
 
 }  // namespace
+
+pb::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied) {
+  pb::TxResult r;
+  r.set_tx_hash(AsString(hash));
+  r.set_code(static_cast<pb::ResultCode>(s.location.code));
+  r.set_height(s.location.height);
+  r.set_index(s.location.index);
+  r.set_block_time_ms(s.block_time_ms);
+  r.set_already_applied(already_applied);
+  return r;
+}
 
 BlockInput TakeBlockInput(PendingEntries* entries, bool move_checked) {
   BlockInput in;

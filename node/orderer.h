@@ -55,6 +55,9 @@ void AnswerCommitted(Store* store, Metrics* metrics, const chipledger::v1::Block
                      PendingEntries* entries);
 void FailEntries(PendingEntries* entries, const Status& why);
 
+// The answer for a transaction recorded earlier, from its stored record.
+chipledger::v1::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied);
+
 // gRPC metadata a cluster node sets on submissions it forwards.
 inline constexpr char kForwardedMetadataKey[] = "chip-forwarded-by";
 

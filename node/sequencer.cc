@@ -161,42 +161,38 @@ void Sequencer::CommitBlock(PendingEntries entries) {
   auto prepared = chain_->Prepare(std::move(in.txs), std::move(in.atomic), WallClockMs(),
                                   *producer_key_, &in.checked);
   const auto executed = std::chrono::steady_clock::now();
-  Result<pb::Block> block = prepared.status();
-  if (prepared.ok()) {
-    Status committed = chain_->CommitPrepared(&*prepared);
-    block = committed.ok() ? Result<pb::Block>(std::move(prepared->block))
-                           : Result<pb::Block>(committed);
-  }
+  const Status committed = prepared.ok() ? chain_->CommitPrepared(&*prepared) : prepared.status();
   const auto written = std::chrono::steady_clock::now();
-  if (!block.ok()) {
+  if (!committed.ok()) {
     metrics_->block_failures.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("block {} not committed: {}", chain_->height() + 1, block.status().ToString());
-    if (block.status().code() == Status::Code::kResourceExhausted ||
-        block.status().code() == Status::Code::kIoError) {
+    spdlog::error("block {} not committed: {}", chain_->height() + 1, committed.ToString());
+    if (committed.code() == Status::Code::kResourceExhausted ||
+        committed.code() == Status::Code::kIoError) {
       spdlog::error(
           "storage refuses writes ({}): refusing new transactions, still serving reads; "
           "retrying every {} ms",
-          block.status().code() == Status::Code::kResourceExhausted ? "disk full" : "I/O error",
+          committed.code() == Status::Code::kResourceExhausted ? "disk full" : "I/O error",
           kStorageRetryMs);
       std::lock_guard<std::mutex> lock(mu_);
-      storage_error_ = block.status();
+      storage_error_ = committed;
     }
     FailEntries(&entries,
-                block.status().code() == Status::Code::kResourceExhausted
-                    ? Status::ResourceExhausted("block not committed: " + block.status().message())
-                    : Status::Unavailable("block not committed: " + block.status().message()));
+                committed.code() == Status::Code::kResourceExhausted
+                    ? Status::ResourceExhausted("block not committed: " + committed.message())
+                    : Status::Unavailable("block not committed: " + committed.message()));
     return;
   }
+  const pb::Block& block = prepared->block;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tip_ = block->header();
+    tip_ = block.header();
   }
   tip_cv_.notify_all();
   metrics_->blocks_committed.fetch_add(1, std::memory_order_relaxed);
-  AnswerCommitted(chain_->store(), metrics_, *block, &entries);
+  AnswerCommitted(chain_->store(), metrics_, block, &entries);
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   spdlog::debug("block {} committed: {} txs, prepare {:.1f} ms, write {:.1f} ms, answer {:.1f} ms",
-                block->header().height(), tx_count, ms(executed - started), ms(written - executed),
+                block.header().height(), tx_count, ms(executed - started), ms(written - executed),
                 ms(std::chrono::steady_clock::now() - written));
 }
 

@@ -40,17 +40,6 @@ pb::ReservationInfo ToInfo(const Hash32& id, const Reservation& r) {
   return info;
 }
 
-pb::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied) {
-  pb::TxResult r;
-  r.set_tx_hash(AsString(hash));
-  r.set_code(static_cast<pb::ResultCode>(s.location.code));
-  r.set_height(s.location.height);
-  r.set_index(s.location.index);
-  r.set_block_time_ms(s.block_time_ms);
-  r.set_already_applied(already_applied);
-  return r;
-}
-
 // History cursors are the hex of height (8 bytes) || index (4 bytes) of the
 // last item returned; opaque to clients.
 std::string EncodeCursor(uint64_t height, uint32_t index) {

@@ -3,11 +3,9 @@
 // Chain::CommitPrepared (one synced RocksDB WriteBatch) over a real store in a
 // temporary directory, with transactions signed and checked beforehand.
 // Prints the CPU time per transaction of each step (thread CPU clocks, so
-// other load on the machine inflates it less than wall time) and runs the
-// same transactions through the sequencer's two-thread pipeline for
-// comparison in the same invocation.
+// other load on the machine inflates it less than wall time).
 //
-//   chip_apply_bench [--txs N] [--accounts N] [--block N] [--hot] [--pipelined-first]
+//   chip_apply_bench [--txs N] [--accounts N] [--block N] [--hot]
 //
 // A measurement tool, not a test: it asserts nothing about speed.
 #include <time.h>
@@ -47,7 +45,6 @@ struct Options {
   size_t accounts = 10'000;
   size_t block = 500;
   bool hot = false;
-  bool pipelined_first = false;
 };
 
 struct Workload {
@@ -130,7 +127,7 @@ void Slice(const Workload& w, size_t first, size_t n, std::vector<pb::SignedTx>*
   checked->assign(w.checked.begin() + first, w.checked.begin() + first + n);
 }
 
-// One thread: prepare, then commit, block after block (the old sequencer).
+// Prepare, then commit, block after block, as the sequencer does.
 Figures Sequential(const Workload& w, const Options& o, Chain* chain) {
   Figures f;
   const double start = NowUs();
@@ -150,44 +147,6 @@ Figures Sequential(const Workload& w, const Options& o, Chain* chain) {
     f.committed += n;
   }
   f.wall_us = NowUs() - start;
-  return f;
-}
-
-// Two threads, one block deep: prepare n+1 over n while n is written.
-Figures Pipelined(const Workload& w, const Options& o, Chain* chain) {
-  Figures f;
-  const double start = NowUs();
-  std::shared_ptr<PreparedBlock> writing;
-  std::thread writer;
-  double commit_cpu = 0, join_wait_us = 0, commit_wall_us = 0;
-  uint64_t time_ms = 2'000;
-  for (size_t first = 0; first < w.txs.size(); first += o.block) {
-    const size_t n = std::min(o.block, w.txs.size() - first);
-    std::vector<pb::SignedTx> txs;
-    std::vector<CheckedTx> checked;
-    Slice(w, first, n, &txs, &checked);
-    double t0 = ThreadCpuUs();
-    auto p = chain->Prepare(std::move(txs), {}, time_ms++, w.validator, &checked, writing.get());
-    f.prepare_cpu_us += ThreadCpuUs() - t0;
-    if (!p.ok()) std::abort();
-    double j0 = NowUs();
-    if (writer.joinable()) writer.join();
-    join_wait_us += NowUs() - j0;
-    writing = std::make_shared<PreparedBlock>(std::move(*p));
-    writer = std::thread([chain, block = writing, &commit_cpu, &commit_wall_us] {
-      double c0 = ThreadCpuUs(), w0 = NowUs();
-      if (!chain->CommitPrepared(block.get()).ok()) std::abort();
-      commit_cpu += ThreadCpuUs() - c0;
-      commit_wall_us += NowUs() - w0;
-    });
-    f.committed += n;
-  }
-  if (writer.joinable()) writer.join();
-  f.commit_cpu_us = commit_cpu;
-  f.wall_us = NowUs() - start;
-  std::printf("pipelined: waited %.1f us/tx for the writer; commit wall %.1f us/tx\n",
-              join_wait_us / static_cast<double>(f.committed),
-              commit_wall_us / static_cast<double>(f.committed));
   return f;
 }
 
@@ -220,12 +179,9 @@ int main(int argc, char** argv) {
       o.block = value();
     } else if (a == "--hot") {
       o.hot = true;
-    } else if (a == "--pipelined-first") {
-      o.pipelined_first = true;
     } else {
       std::fprintf(stderr,
-                   "usage: chip_apply_bench [--txs N] [--accounts N] [--block N] [--hot] "
-                   "[--pipelined-first]\n");
+                   "usage: chip_apply_bench [--txs N] [--accounts N] [--block N] [--hot]\n");
       return 2;
     }
   }
@@ -238,26 +194,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   Workload w = Make(o);
   test::TempDir dir;
-  // Each run gets its own store; the first one's background flushes and
-  // compactions may still run during the second (swap with --pipelined-first).
-  auto a = Fresh(w, dir, "sequential");
-  auto b = Fresh(w, dir, "pipelined");
-  Figures seq, pipe;
-  if (o.pipelined_first) {
-    pipe = Pipelined(w, o, b.get());
-    seq = Sequential(w, o, a.get());
-  } else {
-    seq = Sequential(w, o, a.get());
-    pipe = Pipelined(w, o, b.get());
-  }
-  if (b->tip_hash() != a->tip_hash()) {
-    std::fprintf(stderr, "the pipelined chain differs from the sequential one\n");
-    return 1;
-  }
-  Print("sequential", seq);
-  Print("pipelined", pipe);
-  std::printf("pipelined / sequential throughput: %.2fx\n",
-              (static_cast<double>(pipe.committed) / pipe.wall_us) /
-                  (static_cast<double>(seq.committed) / seq.wall_us));
+  auto chain = Fresh(w, dir, "chain");
+  Print("prepare+commit", Sequential(w, o, chain.get()));
   return 0;
 }
