@@ -2,7 +2,7 @@
 // clients, chip verify, chip bench): TLS with a CA and an optional client
 // certificate, or plaintext. docs/USAGE.md, "Connecting over TLS".
 //
-// This mirrors node/tls.h MakeChannelCredentials, which chip cannot use
+// This mirrors node/serve/tls.h MakeChannelCredentials, which chip cannot use
 // (cli/ never depends on node/). Like it, it checks the PEM files itself
 // (without X.509 parsing), so a missing, malformed or wrong kind of file is a
 // message naming it instead of an obscure gRPC failure at the first call. A

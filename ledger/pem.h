@@ -2,7 +2,7 @@
 // parsing: matching BEGIN and END lines, a base64 body, and for certificates
 // and keys one DER structure filling it, with a block of the kind the file's
 // role needs. gRPC does the rest with the file text (a key that is not the
-// certificate's, expiry). Shared by node/tls.cc and cli/tls.cc; pure text
+// certificate's, expiry). Shared by node/serve/tls.cc and cli/tls.cc; pure text
 // processing, no I/O.
 #pragma once
 

@@ -1,6 +1,5 @@
 // chipd: the Chipledger node. Subcommands: init, start, dev, version.
 // Exit codes: 0 clean stop, 1 refused or failed at runtime, 2 usage error.
-#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -27,8 +26,9 @@
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
 #include "ledger/pricing/catalog.h"
-#include "node/devnet.h"
 #include "node/node.h"
+#include "node/ops/devnet.h"
+#include "node/ops/malloc_tuning.h"
 
 using namespace chip;
 using namespace chip::node;
@@ -38,70 +38,6 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 constexpr uint64_t kDevFundingUcu = 1'000'000ull * kUcuPerCu;  // 1,000,000 CU
-
-// glibc malloc, tuned before any thread starts (docs/PERFORMANCE.md, "Growth:
-// memory and reads"). Measured without this: at a million transactions the
-// arenas held 168 MiB of freed memory beside 150 MiB in use, in 16 arenas.
-//  - Fewer arenas. glibc gives each new thread an arena of its own (one a
-//    finished thread left, or a new one) up to 8 per core, and RocksDB's,
-//    gRPC's and our threads reach that bound; memory freed in one arena is
-//    not reused by threads of another. One arena per core (at least two) is
-//    enough for threads that spend their time in Ed25519 and RocksDB, not in
-//    malloc.
-//  - A fixed mmap threshold. By default the threshold rises to the size of
-//    the largest mapped chunk freed, so RocksDB's 1 MiB memtable blocks soon
-//    come from the arenas, and a flushed memtable leaves its blocks there as
-//    holes between long-lived allocations. Fixed at 512 KiB, they are mapped
-//    and unmapped whole. Fixing it also fixes the trim threshold (128 KiB).
-// An operator's MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ (or
-// GLIBC_TUNABLES) wins over these defaults.
-void TuneMalloc() {
-  constexpr int kMmapThresholdBytes = 512 * 1024;
-  const bool tunables = std::getenv("GLIBC_TUNABLES") != nullptr;
-  if (!tunables && std::getenv("MALLOC_ARENA_MAX") == nullptr) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2L, std::min(cores, 64L))));
-  }
-  if (!tunables && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) {
-    mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
-  }
-}
-
-// Gives the free pages inside malloc's arenas back to the system every
-// kIntervalS while the node runs. glibc returns memory on its own only from
-// the top of a heap; freed block-cache blocks and request buffers in the
-// middle stay resident, and with RocksDB's mixed lifetimes that part still
-// grew by 3-14 MiB per million transactions after TuneMalloc. malloc_trim(0)
-// also releases the whole free pages inside the heaps (madvise). It holds
-// each arena's lock while it walks that arena's free lists: a short stall,
-// once every kIntervalS.
-class MallocTrimmer {
- public:
-  static constexpr int kIntervalS = 10;
-  MallocTrimmer() : thread_([this] { Run(); }) {}
-  ~MallocTrimmer() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  MallocTrimmer(const MallocTrimmer&) = delete;
-  MallocTrimmer& operator=(const MallocTrimmer&) = delete;
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(kIntervalS), [this] { return stop_; })) {
-      malloc_trim(0);
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once the fields above exist
-};
 
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

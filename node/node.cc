@@ -15,9 +15,9 @@
 
 #include "ledger/address.h"
 #include "ledger/file_util.h"
-#include "node/cluster.h"
-#include "node/sequencer.h"
-#include "node/tls.h"
+#include "node/cluster/etcd_orderer.h"
+#include "node/order/sequencer.h"
+#include "node/serve/tls.h"
 
 namespace chip::node {
 
@@ -187,7 +187,7 @@ Status Node::Start() {
   if (!server_ || port == 0) {
     orderer_->Stop();
     // gRPC also fails here when it cannot use the TLS certificate and key:
-    // node/tls.cc checks only their PEM form, not that they belong together.
+    // node/serve/tls.cc checks only their PEM form, not that they belong together.
     if (!config_.tls_cert_file.empty()) {
       return Status::Unavailable("cannot listen on " + config_.listen +
                                  ": port in use, or the TLS certificate " + config_.tls_cert_file +

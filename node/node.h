@@ -13,11 +13,11 @@
 
 #include "ledger/chain.h"
 #include "ledger/file_util.h"
-#include "node/config.h"
-#include "node/metrics.h"
-#include "node/orderer.h"
-#include "node/pricing_service.h"
-#include "node/service.h"
+#include "node/ops/config.h"
+#include "node/ops/metrics.h"
+#include "node/order/orderer.h"
+#include "node/serve/ledger_service.h"
+#include "node/serve/pricing_service.h"
 
 namespace chip::node {
 

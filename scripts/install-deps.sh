@@ -13,7 +13,7 @@ packages=(
   gnuplot-nox  # `chip price chart` draws with it; its test needs it
   etcd-server  # multi-node ordering; the etcd tests start real members
   clang-14 libclang-rt-14-dev llvm-14  # scripts/fuzz.sh: libFuzzer, sanitizers, coverage tools
-  libtomlplusplus-dev  # node/config.cc (toml++, header-only)
+  libtomlplusplus-dev  # node/ops/config.cc (toml++, header-only)
 )
 
 missing=()

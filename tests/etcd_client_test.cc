@@ -1,4 +1,4 @@
-// The etcd client (node/etcd_client.h) against a real 3-member etcd cluster
+// The etcd client (node/cluster/etcd_client.h) against a real 3-member etcd cluster
 // on loopback: key-value calls, the fencing transaction the orderer relies
 // on, leases, watches with compaction, and member failures.
 #include <catch2/catch.hpp>

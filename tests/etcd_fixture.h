@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "node/etcd_client.h"
+#include "node/cluster/etcd_client.h"
 #include "test_util.h"
 
 namespace chip::test {

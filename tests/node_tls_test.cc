@@ -1,4 +1,4 @@
-// node/tls.h and the TLS rules of node/config.h ValidateConfig: every
+// node/serve/tls.h and the TLS rules of node/ops/config.h ValidateConfig: every
 // refusal with its Status code and message, one row each, on certificates
 // made by the real scripts/dev-ca.sh. Plus the one check left to gRPC (a key
 // that is not the certificate's), on a loopback server.
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "node/config.h"
-#include "node/tls.h"
+#include "node/ops/config.h"
+#include "node/serve/tls.h"
 #include "test_util.h"
 
 using namespace chip;

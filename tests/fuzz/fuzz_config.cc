@@ -1,4 +1,4 @@
-// fuzz_config: the node's TOML configuration reader (node/config.h), compiled
+// fuzz_config: the node's TOML configuration reader (node/ops/config.h), compiled
 // into this target with toml++ (header-only) rather than linking chip_node.
 // LoadConfigFile reads a path, so each input is written to one temporary file
 // that the process reuses.
@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <string>
 
-#include "node/config.h"
+#include "node/ops/config.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

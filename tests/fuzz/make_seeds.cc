@@ -16,7 +16,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/genesis.h"
 #include "ledger/tx.h"
-#include "node/config.h"
+#include "node/ops/config.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace chip {

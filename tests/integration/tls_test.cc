@@ -1,4 +1,4 @@
-// gRPC TLS end to end (node/tls.h, cli/client.h TlsOptions): certificates
+// gRPC TLS end to end (node/serve/tls.h, cli/client.h TlsOptions): certificates
 // from the real scripts/dev-ca.sh, a real chipd dev serving TLS (with and
 // without required client certificates), and the real chip binary with and
 // without the right options. Also the rule that plaintext stays on loopback

@@ -1,4 +1,4 @@
-#include "node/pricing_service.h"
+#include "node/serve/pricing_service.h"
 
 #include <spdlog/spdlog.h>
 

@@ -24,7 +24,7 @@
 #include <string>
 
 #include "ledger/status.h"
-#include "node/config.h"
+#include "node/ops/config.h"
 
 namespace chip::node {
 

@@ -1,4 +1,4 @@
-#include "node/orderer.h"
+#include "node/order/orderer.h"
 
 #include "ledger/apply.h"
 #include "ledger/check.h"

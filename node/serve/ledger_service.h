@@ -10,9 +10,9 @@
 
 #include "chipledger/v1/ledger.grpc.pb.h"
 #include "ledger/chain.h"
-#include "node/config.h"
-#include "node/metrics.h"
-#include "node/orderer.h"
+#include "node/ops/config.h"
+#include "node/ops/metrics.h"
+#include "node/order/orderer.h"
 
 namespace chip::node {
 

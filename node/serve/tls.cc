@@ -1,4 +1,4 @@
-#include "node/tls.h"
+#include "node/serve/tls.h"
 
 #include <fcntl.h>
 #include <grpcpp/security/credentials.h>

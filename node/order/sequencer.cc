@@ -1,4 +1,4 @@
-#include "node/sequencer.h"
+#include "node/order/sequencer.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>

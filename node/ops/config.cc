@@ -1,4 +1,4 @@
-#include "node/config.h"
+#include "node/ops/config.h"
 
 #include <cstdio>
 #include <set>
@@ -81,7 +81,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
                                               "etcd_tls_ca_file",
                                               "etcd_tls_cert_file",
                                               "etcd_tls_key_file"};
-  // Transport security (node/tls.h).
+  // Transport security (node/serve/tls.h).
   static const std::set<std::string> known_tls = {"allow_plaintext_remote", "tls_cert_file",
                                                   "tls_key_file", "tls_client_ca_file",
                                                   "tls_require_client_cert"};
@@ -158,7 +158,7 @@ Status ValidateConfig(const NodeConfig& c) {
     return Status::InvalidArgument("metrics_listen must be host:port, got '" + c.metrics_listen +
                                    "'");
   }
-  // node/tls.h MakeServerCredentials applies the same plaintext rule to the
+  // node/serve/tls.h MakeServerCredentials applies the same plaintext rule to the
   // gRPC port; checking it here too refuses the start before the store opens.
   bool plaintext_remote = c.allow_plaintext_remote || c.allow_remote;
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {

@@ -1,4 +1,4 @@
-#include "node/etcd_client.h"
+#include "node/cluster/etcd_client.h"
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>

@@ -1,7 +1,7 @@
 // The ordering seam: what the gRPC services need from whatever orders
 // transactions into blocks. Two implementations:
-//   Sequencer   (node/sequencer.h) a single node orders and commits by itself;
-//   EtcdOrderer (node/cluster.h)   several nodes share one order through etcd.
+//   Sequencer   (node/order/sequencer.h) a single node orders and commits by itself;
+//   EtcdOrderer (node/cluster/etcd_orderer.h) several nodes share one order through etcd.
 // Both own the Chain's writes on their own thread; services only read the
 // store and call these methods.
 #pragma once
@@ -16,7 +16,7 @@
 #include "ledger/status.h"
 #include "ledger/store.h"
 #include "ledger/tx.h"
-#include "node/metrics.h"
+#include "node/ops/metrics.h"
 
 namespace chip::node {
 

@@ -4,7 +4,7 @@
 // if it is signed by a genesis validator, links to its predecessor and
 // re-executes to the same results and state digest (Chain::Append).
 //
-// Keys, under /chipledger/<chain id hex>/ (node/etcd_client.h):
+// Keys, under /chipledger/<chain id hex>/ (node/cluster/etcd_client.h):
 //   leader        the producer's election key, bound to its lease; value
 //                 {"node": "<address>", "grpc": "<host:port>"}
 //   nodes/<addr>  every live node, bound to its lease, same value
@@ -50,10 +50,10 @@
 
 #include "chipledger/v1/ledger.grpc.pb.h"
 #include "ledger/chain.h"
-#include "node/config.h"
-#include "node/etcd_client.h"
-#include "node/metrics.h"
-#include "node/orderer.h"
+#include "node/cluster/etcd_client.h"
+#include "node/ops/config.h"
+#include "node/ops/metrics.h"
+#include "node/order/orderer.h"
 
 namespace chip::node {
 

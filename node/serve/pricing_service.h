@@ -9,7 +9,7 @@
 #include "chipledger/v1/pricing.grpc.pb.h"
 #include "ledger/pricing/catalog.h"
 #include "ledger/pricing/fit.h"
-#include "node/service.h"
+#include "node/serve/ledger_service.h"
 
 namespace chip::node {
 

@@ -1,4 +1,4 @@
-#include "node/metrics.h"
+#include "node/ops/metrics.h"
 
 #include <civetweb.h>
 #include <dirent.h>

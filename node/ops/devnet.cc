@@ -1,4 +1,4 @@
-#include "node/devnet.h"
+#include "node/ops/devnet.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -12,7 +12,7 @@
 #include <cstring>
 #include <thread>
 
-#include "node/etcd_client.h"
+#include "node/cluster/etcd_client.h"
 
 namespace chip::node {
 

@@ -20,7 +20,7 @@ struct NodeConfig {
   // allow_remote is its older name and means the same.
   bool allow_plaintext_remote = false;
   bool allow_remote = false;
-  // TLS of the gRPC port (node/tls.h, docs/OPERATIONS.md "TLS"), PEM files.
+  // TLS of the gRPC port (node/serve/tls.h, docs/OPERATIONS.md "TLS"), PEM files.
   // No certificate: plaintext. A client CA: clients are asked for a
   // certificate signed by it, and must present one if tls_require_client_cert.
   std::string tls_cert_file;  // certificate chain, the node's own first
@@ -66,7 +66,7 @@ struct NodeConfig {
 Status LoadConfigFile(const std::string& path, NodeConfig* config);
 // Checks cross-field rules (ranges; plaintext only on loopback unless
 // allow_plaintext_remote; TLS files given as complete sets). Does not read
-// the TLS files: node/tls.h does, when the server starts.
+// the TLS files: node/serve/tls.h does, when the server starts.
 Status ValidateConfig(const NodeConfig& config);
 // The TOML text `chipd init` writes, with every key and its default.
 std::string DefaultConfigToml(const NodeConfig& config);

@@ -1,4 +1,4 @@
-#include "node/service.h"
+#include "node/serve/ledger_service.h"
 
 #include <spdlog/spdlog.h>
 
