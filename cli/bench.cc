@@ -37,7 +37,6 @@
 #include <vector>
 
 #include "chipledger/v1/ledger.grpc.pb.h"
-#include "cli/keystore.h"
 #include "cli/tls.h"
 #include "cli/util.h"
 #include "cli/verify.h"
@@ -47,6 +46,7 @@
 #include "ledger/genesis.h"
 #include "ledger/tx.h"
 #include "support/grpc_names.h"
+#include "wallet/keystore.h"
 
 namespace chip::cli {
 

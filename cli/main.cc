@@ -13,7 +13,6 @@
 #include "cli/bench.h"
 #include "cli/client.h"
 #include "cli/cluster_view.h"
-#include "cli/keystore.h"
 #include "cli/price.h"
 #include "cli/tls.h"
 #include "cli/util.h"
@@ -24,6 +23,7 @@
 #include "ledger/crypto.h"
 #include "ledger/limits.h"
 #include "ledger/tx.h"
+#include "wallet/keystore.h"
 
 using namespace chip;
 using namespace chip::cli;

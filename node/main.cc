@@ -22,13 +22,13 @@
 #include <optional>
 #include <thread>
 
-#include "cli/keystore.h"
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
 #include "ledger/pricing/catalog.h"
 #include "node/devnet.h"
 #include "node/node.h"
+#include "wallet/keystore.h"
 
 using namespace chip;
 using namespace chip::node;
