@@ -10,7 +10,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/bench.h"
+#include "cli/bench/bench.h"
 #include "cli/client.h"
 #include "cli/cluster_view.h"
 #include "cli/price.h"
