@@ -13,7 +13,7 @@
 #include "cli/bench/bench.h"
 #include "cli/client.h"
 #include "cli/cluster_view.h"
-#include "cli/price.h"
+#include "cli/price/price.h"
 #include "cli/tls.h"
 #include "cli/util.h"
 #include "cli/verify.h"
