@@ -80,8 +80,11 @@ int KeysImport(Session* s, const std::string& name, const std::string& secret_fi
     std::ifstream in(secret_file);
     if (!in) return s->Fail(kExitUsage, "cannot read " + secret_file);
     std::getline(in, secret);
+  } else if (isatty(STDIN_FILENO)) {
+    // Typed (or pasted) on a terminal: not echoed, so the secret is neither
+    // shown nor left in the terminal's scrollback.
+    secret = ReadLineWithoutEcho(stdin, stderr, "Secret key (64 hex digits): ");
   } else {
-    if (isatty(STDIN_FILENO)) std::cerr << "Secret key (64 hex digits): ";
     std::getline(std::cin, secret);
   }
   auto seed = wallet::ParseSeedHex(secret);
