@@ -77,7 +77,7 @@ Command ReserveCommand(CLI::App* app, const std::string& default_from) {
   cmd->add_option("--timeout", f->timeout, "released automatically after, e.g. 2h")->required();
   AddTxFlags(cmd, &f->tx);
   AddChipTimeFlags(cmd, &f->chip_time);
-  return SessionCommand(cmd, f, RunReserve);
+  return TxSessionCommand(cmd, f, RunReserve);
 }
 
 Command SettleCommand(CLI::App* app, const std::string& default_from) {
@@ -88,7 +88,7 @@ Command SettleCommand(CLI::App* app, const std::string& default_from) {
   cmd->add_option("amount", f->amount, "amount used (0 allowed with --final)");
   cmd->add_flag("--final", f->is_final, "close the reservation and return the rest to the payer");
   AddTxFlags(cmd, &f->tx);
-  return SessionCommand(cmd, f, RunSettle);
+  return TxSessionCommand(cmd, f, RunSettle);
 }
 
 Command ReleaseCommand(CLI::App* app, const std::string& default_from) {
@@ -97,7 +97,7 @@ Command ReleaseCommand(CLI::App* app, const std::string& default_from) {
   CLI::App* cmd = app->add_subcommand("release", "provider: close a reservation, refund all");
   cmd->add_option("reservation", f->reservation, "reservation id (hex)")->required();
   AddTxFlags(cmd, &f->tx);
-  return SessionCommand(cmd, f, RunRelease);
+  return TxSessionCommand(cmd, f, RunRelease);
 }
 
 }  // namespace chip::cli

@@ -56,6 +56,7 @@ int RunObserve(Session* s, const PriceFlags& f) {
 int RunPrice(const Globals& g, const PriceFlags& f) {
   if (*f.observe) {
     Session s(g);
+    if (int code = UseOfflineChain(&s, f.tx); code != kExitOk) return code;
     return RunObserve(&s, f);
   }
   PriceCommands prices(g.node, g.timeout_ms, g.json);

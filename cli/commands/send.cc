@@ -41,7 +41,7 @@ Command SendCommand(CLI::App* app, const std::string& default_from) {
       ->required();
   AddTxFlags(cmd, &f->tx);
   AddChipTimeFlags(cmd, &f->chip_time);
-  return SessionCommand(cmd, f, RunSend);
+  return TxSessionCommand(cmd, f, RunSend);
 }
 
 }  // namespace chip::cli

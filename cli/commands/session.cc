@@ -59,4 +59,11 @@ const pb::GetStatusResponse& Session::NodeStatus() {
   return status_;
 }
 
+std::optional<Hash32> Session::SigningChainId() {
+  if (offline_chain_id_) return offline_chain_id_;
+  const pb::GetStatusResponse& st = NodeStatus();
+  if (!status_ok_) return std::nullopt;
+  return ToHash32(st.chain_id());
+}
+
 }  // namespace chip::cli

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "chipledger/v1/ledger.pb.h"
 #include "cli/client.h"
 #include "cli/tls.h"
 #include "cli/util.h"
+#include "ledger/bytes.h"
 #include "ledger/crypto.h"
 #include "ledger/status.h"
 #include "wallet/keystore.h"
@@ -72,6 +74,14 @@ class Session {
   // After NodeStatus(): why it did not (INTERNAL for a missing chain id).
   const grpc::Status& status_error() const { return status_error_; }
 
+  // Signs for `chain_id` from now on, without asking the node: an offline
+  // machine's --sign-only (--chain-id, --genesis).
+  void SignOffline(const Hash32& chain_id) { offline_chain_id_ = chain_id; }
+  bool offline() const { return offline_chain_id_.has_value(); }
+  // The chain to sign for: the one SignOffline named, else the node's (asked
+  // once). nullopt when the node did not say; status_error() says why.
+  std::optional<Hash32> SigningChainId();
+
  private:
   Globals g_;
   wallet::Keystore keystore_;
@@ -81,6 +91,7 @@ class Session {
   bool status_ok_ = false;
   grpc::Status status_error_;
   chipledger::v1::GetStatusResponse status_;
+  std::optional<Hash32> offline_chain_id_;
 };
 
 }  // namespace chip::cli

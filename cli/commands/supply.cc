@@ -40,7 +40,7 @@ Command MintCommand(CLI::App* app, const std::string& default_from) {
   cmd->add_option("to", f->to, "recipient")->required();
   cmd->add_option("amount", f->amount, "amount")->required();
   AddTxFlags(cmd, &f->tx);
-  return SessionCommand(cmd, f, RunMint);
+  return TxSessionCommand(cmd, f, RunMint);
 }
 
 Command BurnCommand(CLI::App* app, const std::string& default_from) {
@@ -49,7 +49,7 @@ Command BurnCommand(CLI::App* app, const std::string& default_from) {
   CLI::App* cmd = app->add_subcommand("burn", "destroy CU (redeemed off-ledger)");
   cmd->add_option("amount", f->amount, "amount")->required();
   AddTxFlags(cmd, &f->tx);
-  return SessionCommand(cmd, f, RunBurn);
+  return TxSessionCommand(cmd, f, RunBurn);
 }
 
 }  // namespace chip::cli

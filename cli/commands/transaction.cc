@@ -7,6 +7,8 @@
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
+#include "ledger/file_util.h"
+#include "ledger/genesis.h"
 #include "ledger/limits.h"
 #include "ledger/tx.h"
 
@@ -54,6 +56,45 @@ void AddTxFlags(CLI::App* cmd, TxFlags* flags) {
   cmd->add_option("--from", flags->from, "signing key (env CHIP_FROM, default 'dev')");
   cmd->add_option("--memo", flags->memo, "note stored with the transaction (at most 256 bytes)");
   cmd->add_option("--valid-for", flags->valid_for, "reject if not committed within, e.g. 30s");
+  flags->chain_id_option = cmd->add_option("--chain-id", flags->chain_id_hex,
+                                           "with --sign-only: sign for this chain id (hex, as "
+                                           "`chip status` shows) without asking a node");
+  flags->chain_id_option->type_name("HEX");
+  flags->genesis_option = cmd->add_option(
+      "--genesis", flags->genesis_file,
+      "with --sign-only: sign for the chain of this genesis file without asking a node");
+  flags->genesis_option->type_name("FILE");
+}
+
+int UseOfflineChain(Session* s, const TxFlags& flags) {
+  const bool by_id = flags.chain_id_option != nullptr && flags.chain_id_option->count() > 0;
+  const bool by_genesis = flags.genesis_option != nullptr && flags.genesis_option->count() > 0;
+  if (!by_id && !by_genesis) return kExitOk;
+  if (by_id && by_genesis) {
+    return s->Fail(kExitUsage, "--chain-id and --genesis both name the chain: give one of them");
+  }
+  const std::string flag = by_id ? "--chain-id" : "--genesis";
+  if (!flags.sign_only) {
+    return s->Fail(kExitUsage, flag + " names the chain for offline signing: add --sign-only");
+  }
+  if (by_id) {
+    auto id = Hash32FromHex(flags.chain_id_hex);
+    if (!id) {
+      return s->Fail(kExitUsage,
+                     "--chain-id must be 64 hex digits (the chain id `chip status` shows)");
+    }
+    s->SignOffline(*id);
+    return kExitOk;
+  }
+  auto text = ReadSmallFile(flags.genesis_file, kGenesisBytesMax);
+  if (!text.ok()) return s->Fail(kExitUsage, "--genesis: " + text.status().message());
+  auto genesis = ParseGenesis(*text);
+  if (!genesis.ok()) {
+    return s->Fail(kExitUsage,
+                   "--genesis " + flags.genesis_file + ": " + genesis.status().message());
+  }
+  s->SignOffline(ChainId(*genesis));
+  return kExitOk;
 }
 
 Result<pb::TxBody> BuildBody(const wallet::Keystore& keystore, const OpText& t) {
@@ -127,8 +168,10 @@ int ApplyValidFor(Session* s, const TxFlags& flags, pb::TxBody* body) {
   if (!valid_for_ms.ok()) return s->Fail(kExitUsage, valid_for_ms.status().message());
   if (*valid_for_ms == 0) return kExitOk;
   // The node's tip time is the clock that matters for expiry; fall back to
-  // the local clock when the chain is idle and its tip is old.
-  uint64_t now = std::max<uint64_t>(s->NodeStatus().tip_time_ms(), NowMs());
+  // the local clock when the chain is idle and its tip is old, or when
+  // signing offline (no node to ask).
+  const uint64_t tip_time_ms = s->offline() ? 0 : s->NodeStatus().tip_time_ms();
+  uint64_t now = std::max<uint64_t>(tip_time_ms, NowMs());
   body->set_valid_until_ms(now + *valid_for_ms);
   return kExitOk;
 }
@@ -153,10 +196,10 @@ int SignAndSubmit(Session* s, const TxFlags& flags, pb::TxBody body, const std::
                   const json& extra) {
   auto key = s->Unlock(flags.from);
   if (!key.ok()) return s->WalletFail(key.status());
-  const pb::GetStatusResponse& st = s->NodeStatus();
-  if (!s->status_ok()) return s->Fail(s->client().Error(s->status_error()));
+  std::optional<Hash32> chain = s->SigningChainId();
+  if (!chain) return s->Fail(s->client().Error(s->status_error()));
+  const Hash32& chain_id = *chain;
   pb::SubmitTxRequest req;
-  Hash32 chain_id = *ToHash32(st.chain_id());
   *req.mutable_tx() = SignTx(*key, chain_id, WithNonce(std::move(body)));
   if (flags.sign_only) {
     // Offline signing: the hex of the serialized SignedTx, for `chip submit`.

@@ -85,6 +85,18 @@ Run ChipWithStdin(const test::TempDir& dir, const std::vector<std::string>& args
 
 const std::map<std::string, std::string> kPassphrase = {{"CHIP_PASSPHRASE", "test passphrase"}};
 
+// Runs chip against `node_address` (DevNode::Chip always names its own node).
+Run ChipAt(const DevNode& node, const std::string& node_address, std::vector<std::string> args) {
+  std::vector<std::string> full = {"--node", node_address, "--wallet", node.wallet()};
+  full.insert(full.end(), args.begin(), args.end());
+  const std::string out = node.dir().Sub("offline.out"), err = node.dir().Sub("offline.err");
+  Run r;
+  r.code = WaitExit(Spawn(CHIP_PATH, full, kPassphrase, out, err), std::chrono::seconds(60));
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
 std::string ExportedSecret(const std::string& wallet, const std::string& name) {
   test::TempDir dir;
   Run r = ChipWithStdin(dir, {"--wallet", wallet, "keys", "export", name}, kPassphrase, "");
@@ -136,4 +148,90 @@ TEST_CASE("keys import still reads a secret from stdin that is not a terminal, o
       ChipWithStdin(dir, {"--wallet", wallet, "keys", "import", "bad"}, kPassphrase, "not hex\n");
   CHECK(bad.code == 2);
   CHECK(bad.err.find("not hex") == std::string::npos);  // a secret is never repeated
+}
+
+TEST_CASE("signing offline: --sign-only needs no node with --chain-id or --genesis (#13)",
+          "[integration][cli][offline]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "bob"});
+  const std::string chain_id = node.ChipJson({"status"})["chain_id"];
+  const std::string genesis = node.data_dir() + "/genesis.json";  // chipd init wrote it
+  // The signing machine: no node listens on this port.
+  const std::string nowhere = "127.0.0.1:" + std::to_string(FreePort());
+  REQUIRE(ChipAt(node, nowhere, {"status"}).code == 4);
+
+  struct Case {
+    std::vector<std::string> args;
+  };
+  const Case cases[] = {
+      {{"send", "bob", "1", "--chain-id", chain_id}},
+      {{"send", "bob", "2", "--genesis", genesis}},
+      {{"send", "bob", "3", "--genesis", genesis, "--valid-for", "1h", "--memo", "offline"}},
+      {{"reserve", "bob", "4", "--timeout", "1h", "--chain-id", chain_id}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--sign-only", "--json"});
+    Run signed_offline = ChipAt(node, nowhere, args);
+    INFO("chip " << nlohmann::json(args).dump() << " -> " << signed_offline.code
+                 << "\nout: " << signed_offline.out << "\nerr: " << signed_offline.err);
+    REQUIRE(signed_offline.code == 0);
+    json j = signed_offline.Json();
+    REQUIRE_FALSE(j.is_discarded());
+    // Then a machine that reaches the node sends the bytes, and they commit.
+    json sent = node.ChipJson({"submit", j["tx_hex"]});
+    CHECK(sent["code"] == "OK");
+    CHECK(sent["tx_hash"] == j["tx_hash"]);
+    CHECK(sent["height"].get<uint64_t>() > 0);
+    CHECK(node.ChipJson({"tx", j["tx_hash"]})["code"] == "OK");
+  }
+  json bob = node.ChipJson({"balance", "bob"});
+  CHECK(bob["balance"]["ucu"] == 6'000'000);
+  CHECK(bob["held_as_provider"]["ucu"] == 4'000'000);
+
+  // A signature is for one chain: signed for another, the node rejects it.
+  Run other =
+      ChipAt(node, nowhere,
+             {"send", "bob", "1", "--sign-only", "--json", "--chain-id", std::string(64, '0')});
+  REQUIRE(other.code == 0);
+  CHECK(node.ChipJson({"submit", other.Json()["tx_hex"]}, 3)["code"] == "BAD_SIGNATURE");
+}
+
+TEST_CASE("signing offline: misused or malformed --chain-id and --genesis exit 2",
+          "[integration][cli][offline]") {
+  DevNode node;  // not started: nothing may need a node
+  const std::string nowhere = "127.0.0.1:" + std::to_string(FreePort());
+  const std::string id = std::string(64, 'a');
+  const std::string genesis = node.dir().Sub("genesis.json");
+  const std::string not_genesis = node.dir().Sub("not-genesis.json");
+  {
+    std::ofstream(genesis) << R"({"chain_name":"offline","genesis_time_ms":1,"validators":[]})";
+    std::ofstream(not_genesis) << "{not json";
+  }
+  struct Case {
+    std::vector<std::string> flags;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--sign-only", "--chain-id", "zz"}, "--chain-id must be 64 hex digits"},
+      {{"--sign-only", "--chain-id", id.substr(1)}, "--chain-id must be 64 hex digits"},
+      {{"--sign-only", "--chain-id", id + "aa"}, "--chain-id must be 64 hex digits"},
+      {{"--sign-only", "--chain-id", ""}, "--chain-id must be 64 hex digits"},
+      {{"--sign-only", "--genesis", node.dir().Sub("missing.json")}, "--genesis: cannot read"},
+      {{"--sign-only", "--genesis", not_genesis}, "genesis is not valid JSON"},
+      {{"--sign-only", "--chain-id", id, "--genesis", genesis}, "both name the chain"},
+      {{"--chain-id", id}, "--chain-id names the chain for offline signing: add --sign-only"},
+      {{"--genesis", genesis}, "--genesis names the chain for offline signing: add --sign-only"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"send", "dev", "1", "--json"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    Run r = ChipAt(node, nowhere, args);
+    INFO("flags " << nlohmann::json(c.flags).dump() << " -> " << r.code << "\nerr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    json j = r.Json();
+    CHECK(j["exit_code"] == 2);
+  }
 }
