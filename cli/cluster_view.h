@@ -19,6 +19,10 @@ struct ClusterView {
 };
 
 // `self` is the node that answered `status`; `timeout_ms` bounds each call.
+// Members are asked concurrently (their status, then their block at the
+// common height; up to 16 at a time), so members that are down cost about
+// one timeout per round rather than one each. The output lists members in
+// address order.
 ClusterView ViewCluster(const std::string& self, const chipledger::v1::GetStatusResponse& status,
                         uint64_t timeout_ms);
 

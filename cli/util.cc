@@ -61,6 +61,29 @@ std::string FormatTimeMs(uint64_t ms) {
   return buf;
 }
 
+std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt) {
+  const int fd = fileno(in);
+  struct termios old_tio;
+  const bool have_tio = tcgetattr(fd, &old_tio) == 0;
+  if (have_tio) {
+    struct termios tio = old_tio;
+    tio.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &tio);
+  }
+  std::fprintf(out, "%s", prompt.c_str());
+  std::fflush(out);
+  std::string line;
+  int c;
+  while ((c = std::fgetc(in)) != EOF && c != '\n') {
+    line.push_back(static_cast<char>(c));
+    if (line.size() > kTerminalLineBytesMax) break;
+  }
+  if (have_tio) tcsetattr(fd, TCSAFLUSH, &old_tio);
+  std::fprintf(out, "\n");
+  std::fflush(out);
+  return line;
+}
+
 namespace {
 
 Result<std::string> Prompt(const std::string& prompt) {
@@ -69,24 +92,7 @@ Result<std::string> Prompt(const std::string& prompt) {
     return Status::InvalidArgument(
         "no passphrase: set CHIP_PASSPHRASE or --passphrase-file (no terminal to prompt on)");
   }
-  std::fprintf(tty, "%s", prompt.c_str());
-  std::fflush(tty);
-  int fd = fileno(tty);
-  struct termios old_tio;
-  bool have_tio = tcgetattr(fd, &old_tio) == 0;
-  if (have_tio) {
-    struct termios tio = old_tio;
-    tio.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &tio);
-  }
-  std::string line;
-  int c;
-  while ((c = std::fgetc(tty)) != EOF && c != '\n') {
-    line.push_back(static_cast<char>(c));
-    if (line.size() > 4096) break;
-  }
-  if (have_tio) tcsetattr(fd, TCSAFLUSH, &old_tio);
-  std::fprintf(tty, "\n");
+  std::string line = ReadLineWithoutEcho(tty, tty, prompt);
   std::fclose(tty);
   return line;
 }

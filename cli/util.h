@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,6 +39,17 @@ struct PassphraseSource {
   // `confirm` asks twice (new keys).
   Result<std::string> Get(const std::string& prompt, bool confirm) const;
 };
+
+// ReadLineWithoutEcho stops reading a line once it holds more than this
+// many bytes; the rest of such a line is left unread.
+constexpr size_t kTerminalLineBytesMax = 4096;
+
+// Reads one line (without its newline) from the terminal `in` with echo
+// off, after writing `prompt` to `out`, then restores the terminal and ends
+// the line the user did not see. Echo goes off before the prompt appears,
+// so nothing typed after it is shown. For passphrases and secret keys; when
+// `in` is not a terminal the line is read as it is.
+std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt);
 
 // JSON helpers shared by commands.
 nlohmann::json AmountJson(uint64_t ucu);

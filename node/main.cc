@@ -21,7 +21,6 @@
 #include <optional>
 #include <thread>
 
-#include "cli/keystore.h"
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/crypto.h"
@@ -29,6 +28,7 @@
 #include "node/node.h"
 #include "node/ops/devnet.h"
 #include "node/ops/malloc_tuning.h"
+#include "wallet/keystore.h"
 
 using namespace chip;
 using namespace chip::node;

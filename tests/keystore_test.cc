@@ -1,6 +1,6 @@
-// Tests of the wallet keystore (cli/keystore.h): round trips, file modes,
+// Tests of the wallet keystore (wallet/keystore.h): round trips, file modes,
 // tamper detection and the handling of malformed or hostile key files.
-#include "cli/keystore.h"
+#include "wallet/keystore.h"
 
 #include <sodium.h>
 #include <sys/stat.h>

@@ -16,9 +16,9 @@
 
 #include "../etcd_fixture.h"
 #include "../integration/harness.h"
-#include "cli/keystore.h"
 #include "ledger/crypto.h"
 #include "node/node.h"
+#include "wallet/keystore.h"
 
 namespace chip::ctest {
 

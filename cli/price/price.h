@@ -3,9 +3,10 @@
 // and offline Theil-Sen fits and charts of any observations CSV.
 //
 // Everything here is read side: a price never changes a balance. The only
-// transaction it builds (BuildObserveBody) is signed and sent by the Cli in
-// main.cc like every other one. Floating point is fine here (the CLI is not
-// the deterministic core); on-ledger numbers stay integers (uCU, USD micros).
+// transaction it builds (BuildObserveBody) is signed and sent by
+// cli/commands/ like every other one. Floating point is fine here (the CLI is
+// not the deterministic core); on-ledger numbers stay integers (uCU, USD
+// micros). The files of cli/price/ are listed in its README.md.
 #pragma once
 
 #include <cstdint>

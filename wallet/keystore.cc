@@ -1,4 +1,4 @@
-#include "cli/keystore.h"
+#include "wallet/keystore.h"
 
 #include <dirent.h>
 #include <fcntl.h>
