@@ -64,12 +64,16 @@ Result<SecretKey> ReadNodeKey(const std::string& path) {
 Status InitDataDir(const NodeConfig& config, const Genesis& genesis, const SecretKey& node_key) {
   const std::string& dir = config.data_dir;
   if (IsDir(dir + "/db")) return Status::AlreadyExists(dir + " already holds a chain (db/)");
+  // Before anything is written: a value config.toml cannot hold refuses the
+  // whole directory.
+  auto toml = DefaultConfigToml(config);
+  if (!toml.ok()) return toml.status();
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::IoError(Errno("mkdir " + dir));
   CHIP_RETURN_IF_ERROR(WriteNodeKey(dir + "/node_key.json", node_key));
   nlohmann::json pretty = nlohmann::json::parse(CanonicalGenesis(genesis));
   CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/genesis.json", pretty.dump(2) + "\n", 0644));
-  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.toml", DefaultConfigToml(config), 0644));
+  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.toml", *toml, 0644));
   auto chain = Chain::Create(dir + "/db", genesis);
   return chain.ok() ? Status::Ok() : chain.status();
 }
