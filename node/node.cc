@@ -161,6 +161,8 @@ Status Node::Start() {
   ctx_->started = std::chrono::steady_clock::now();
   service_ = std::make_unique<LedgerService>(ctx_.get());
   pricing_service_ = std::make_unique<PricingService>(ctx_.get());
+  ledger_methods_ = LedgerMethods(service_.get(), &metrics_);
+  pricing_methods_ = PricingMethods(pricing_service_.get(), &metrics_);
   // A single node orders from the start; a cluster node starts once its
   // gRPC address is known, since it advertises it to its peers.
   if (!cluster) orderer_->Start();
@@ -173,8 +175,8 @@ Status Node::Start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(config_.listen, *credentials, &port);
-  builder.RegisterService(service_.get());
-  builder.RegisterService(pricing_service_.get());
+  builder.RegisterService(ledger_methods_.get());
+  builder.RegisterService(pricing_methods_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
   builder.SetMaxSendMessageSize(64 << 20);
   // The synchronous server ends a handler thread when more than MAX_POLLERS
