@@ -64,12 +64,16 @@ Result<SecretKey> ReadNodeKey(const std::string& path) {
 Status InitDataDir(const NodeConfig& config, const Genesis& genesis, const SecretKey& node_key) {
   const std::string& dir = config.data_dir;
   if (IsDir(dir + "/db")) return Status::AlreadyExists(dir + " already holds a chain (db/)");
+  // Before anything is written: a value config.toml cannot hold refuses the
+  // whole directory.
+  auto toml = DefaultConfigToml(config);
+  if (!toml.ok()) return toml.status();
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::IoError(Errno("mkdir " + dir));
   CHIP_RETURN_IF_ERROR(WriteNodeKey(dir + "/node_key.json", node_key));
   nlohmann::json pretty = nlohmann::json::parse(CanonicalGenesis(genesis));
   CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/genesis.json", pretty.dump(2) + "\n", 0644));
-  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.toml", DefaultConfigToml(config), 0644));
+  CHIP_RETURN_IF_ERROR(WriteFileAtomic(dir + "/config.toml", *toml, 0644));
   auto chain = Chain::Create(dir + "/db", genesis);
   return chain.ok() ? Status::Ok() : chain.status();
 }
@@ -157,6 +161,8 @@ Status Node::Start() {
   ctx_->started = std::chrono::steady_clock::now();
   service_ = std::make_unique<LedgerService>(ctx_.get());
   pricing_service_ = std::make_unique<PricingService>(ctx_.get());
+  ledger_methods_ = LedgerMethods(service_.get(), &metrics_);
+  pricing_methods_ = PricingMethods(pricing_service_.get(), &metrics_);
   // A single node orders from the start; a cluster node starts once its
   // gRPC address is known, since it advertises it to its peers.
   if (!cluster) orderer_->Start();
@@ -169,8 +175,8 @@ Status Node::Start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(config_.listen, *credentials, &port);
-  builder.RegisterService(service_.get());
-  builder.RegisterService(pricing_service_.get());
+  builder.RegisterService(ledger_methods_.get());
+  builder.RegisterService(pricing_methods_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.request_bytes_max));
   builder.SetMaxSendMessageSize(64 << 20);
   // The synchronous server ends a handler thread when more than MAX_POLLERS

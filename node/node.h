@@ -58,6 +58,9 @@ class Node {
   std::unique_ptr<NodeContext> ctx_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<PricingService> pricing_service_;
+  // What the gRPC server registers: the two services' methods.
+  std::unique_ptr<ParsedRequestService> ledger_methods_;
+  std::unique_ptr<ParsedRequestService> pricing_methods_;
   std::unique_ptr<grpc::Server> server_;
   std::string bound_;
   bool shut_down_ = false;

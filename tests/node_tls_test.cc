@@ -1,7 +1,9 @@
 // node/serve/tls.h and the TLS rules of node/ops/config.h ValidateConfig: every
 // refusal with its Status code and message, one row each, on certificates
 // made by the real scripts/dev-ca.sh. Plus the one check left to gRPC (a key
-// that is not the certificate's), on a loopback server.
+// that is not the certificate's), on a loopback server. And the round trip
+// of config.toml (DefaultConfigToml, then LoadConfigFile) for every kind of
+// string value.
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
@@ -473,7 +475,9 @@ TEST_CASE("config.toml: the TLS keys round-trip through DefaultConfigToml", "[no
   written.tls_client_ca_file = "/etc/chipd/ca.crt";
   written.tls_require_client_cert = true;
   written.allow_plaintext_remote = true;
-  { std::ofstream(dir.Sub("config.toml")) << DefaultConfigToml(written); }
+  auto toml = DefaultConfigToml(written);
+  REQUIRE(toml.ok());
+  { std::ofstream(dir.Sub("config.toml")) << *toml; }
   NodeConfig read;
   REQUIRE(LoadConfigFile(dir.Sub("config.toml"), &read).ok());
   CHECK(read.tls_cert_file == written.tls_cert_file);
@@ -486,4 +490,70 @@ TEST_CASE("config.toml: the TLS keys round-trip through DefaultConfigToml", "[no
   Status s = LoadConfigFile(dir.Sub("bad.toml"), &read);
   CHECK(s.code() == Code::kInvalidArgument);
   CHECK(Contains(s.message(), "'tls_require_client_cert' must be true or false"));
+}
+
+// Regression (issue #13): `chipd init` wrote non-ASCII string values as raw
+// UTF-8, and LoadConfigFile, which reads only ASCII files (toml++ 3.3.0
+// misbehaves on other bytes), refused the config.toml that init had written.
+// Now every UTF-8 value is escaped; bytes that are not UTF-8 are refused when
+// the file is written, naming the key.
+TEST_CASE("config.toml: any UTF-8 string value round-trips, other bytes are refused",
+          "[node][config]") {
+  struct Row {
+    const char* what;
+    std::string value;
+    bool written;  // false: DefaultConfigToml refuses it
+  };
+  const Row rows[] = {
+      {"ASCII", "/var/log/chipd.log", true},
+      {"Latin-1 letters in UTF-8", "/tmp/d\xc3\xa4t\xc3\xa4", true},
+      {"CJK (3-byte UTF-8)", "/tmp/\xe7\x9b\xae\xe5\xbd\x95", true},
+      {"beyond the BMP (4-byte UTF-8)", "/tmp/\xf0\x9f\x98\x80.log", true},
+      {"largest scalar U+10FFFF", "\xf4\x8f\xbf\xbf", true},
+      {"quotes and backslashes", "C:\\logs\\\"x\"\\", true},
+      {"control characters, DEL, NUL", std::string("a\x01\t\n\r\x1f\x7f\0b", 9), true},
+      {"empty", "", true},
+      {"Latin-1 byte (not UTF-8)", "/tmp/d\xe4t\xe4", false},
+      {"stray continuation byte", "a\x80", false},
+      {"truncated sequence", "a\xe7\x9b", false},
+      {"overlong encoding of '/'", "\xc0\xaf", false},
+      {"UTF-16 surrogate U+D800", "\xed\xa0\x80", false},
+      {"above U+10FFFF", "\xf4\x90\x80\x80", false},
+  };
+  test::TempDir dir;
+  for (const Row& row : rows) {
+    INFO(row.what);
+    NodeConfig written;
+    written.log_file = row.value;
+    written.tls_cert_file = row.value;
+    auto toml = DefaultConfigToml(written);
+    if (!row.written) {
+      REQUIRE_FALSE(toml.ok());
+      CHECK(toml.status().code() == Code::kInvalidArgument);
+      CHECK(Contains(toml.status().message(), "tls_cert_file is not valid UTF-8"));
+      continue;
+    }
+    REQUIRE(toml.ok());
+    for (char ch : *toml) REQUIRE(static_cast<unsigned char>(ch) < 0x80);
+    { std::ofstream(dir.Sub("config.toml"), std::ios::binary) << *toml; }
+    NodeConfig read;
+    Status s = LoadConfigFile(dir.Sub("config.toml"), &read);
+    INFO(*toml);
+    REQUIRE(s.ok());
+    CHECK(read.log_file == row.value);
+    CHECK(read.tls_cert_file == row.value);
+  }
+  // A hand-written file with raw UTF-8 is refused, with the way out named.
+  { std::ofstream(dir.Sub("raw.toml")) << "log_file = \"/tmp/d\xc3\xa4t\xc3\xa4\"\n"; }
+  NodeConfig read;
+  Status s = LoadConfigFile(dir.Sub("raw.toml"), &read);
+  CHECK(s.code() == Code::kInvalidArgument);
+  CHECK(Contains(s.message(), "non-ASCII byte at offset 18"));
+  CHECK(Contains(s.message(), "\\uXXXX"));
+  // And a value too long for the reader is refused when written, not read.
+  NodeConfig huge;
+  huge.etcd_endpoints = std::string(70'000, 'a');
+  auto toml = DefaultConfigToml(huge);
+  CHECK(toml.status().code() == Code::kInvalidArgument);
+  CHECK(Contains(toml.status().message(), "that chipd reads"));
 }

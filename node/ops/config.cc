@@ -1,6 +1,7 @@
 #include "node/ops/config.h"
 
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -43,11 +44,15 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   auto text = ReadSmallFile(path, kConfigBytesMax);
   if (!text.ok()) return text.status();
   // toml++ 3.3.0 (Debian 12) reaches undefined behaviour on some non-ASCII
-  // input (found by fuzz_config; upstream issues 190/295); every key and
-  // value we accept is ASCII, so anything else is refused up front.
+  // input (found by fuzz_config; upstream issues 190/295), so anything but
+  // ASCII is refused up front. Strings still hold any Unicode text through
+  // TOML's \u and \U escapes, which DefaultConfigToml writes.
   for (size_t i = 0; i < text->size(); ++i) {
     if (static_cast<unsigned char>((*text)[i]) >= 0x80) {
-      return Status::InvalidArgument(path + ": non-ASCII byte at offset " + std::to_string(i));
+      return Status::InvalidArgument(
+          path + ": non-ASCII byte at offset " + std::to_string(i) +
+          "; the file must be ASCII: write other characters in strings as \\uXXXX or "
+          "\\UXXXXXXXX escapes (as `chipd init` does)");
     }
   }
   toml::parse_result parsed = toml::parse(*text, path);
@@ -238,20 +243,74 @@ Status ValidateConfig(const NodeConfig& c) {
 
 namespace {
 
-// A TOML basic string: quotes, backslashes and control characters escaped,
-// so any path or address round-trips (found by fuzz_config).
-std::string TomlString(const std::string& v) {
-  std::string out = "\"";
-  for (unsigned char ch : v) {
-    if (ch == '"' || ch == '\\') {
+// The Unicode scalar value of the UTF-8 sequence at text[*i], advancing *i
+// past it; nullopt for bytes that are not one (a stray continuation byte, a
+// truncated or overlong sequence, a surrogate, anything above U+10FFFF).
+std::optional<uint32_t> NextScalar(const std::string& text, size_t* i) {
+  const auto lead = static_cast<unsigned char>(text[*i]);
+  if (lead < 0x80) {
+    ++*i;
+    return lead;
+  }
+  // The lead byte gives the length, its payload bits and the smallest
+  // scalar that needs this many bytes (anything below is overlong).
+  size_t length = 0;
+  uint32_t cp = 0;
+  uint32_t smallest = 0;
+  if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+    cp = lead & 0x1fu;
+    smallest = 0x80;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+    cp = lead & 0x0fu;
+    smallest = 0x800;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+    cp = lead & 0x07u;
+    smallest = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (text.size() - *i < length) return std::nullopt;
+  for (size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[*i + k]);
+    if ((next & 0xc0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (next & 0x3fu);
+  }
+  if (cp < smallest || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
+  *i += length;
+  return cp;
+}
+
+// `key = "value"` with the value as a TOML basic string of printable ASCII
+// only, because LoadConfigFile reads only ASCII files (see there): quotes and
+// backslashes escaped, control characters and every non-ASCII character
+// written as \uXXXX or \UXXXXXXXX, which toml++ decodes back to the same
+// UTF-8 bytes (the shortest form is the only one NextScalar accepts). So any
+// path or address round-trips (found by fuzz_config), except bytes that are
+// not UTF-8: no TOML string can hold them.
+Result<std::string> TomlKeyValue(const char* key, const std::string& v) {
+  std::string out = std::string(key) + " = \"";
+  for (size_t i = 0; i < v.size();) {
+    const size_t at = i;
+    std::optional<uint32_t> cp = NextScalar(v, &i);
+    if (!cp) {
+      char byte[8];
+      std::snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned char>(v[at]));
+      return Status::InvalidArgument(std::string(key) + " is not valid UTF-8 (byte " + byte +
+                                     " at offset " + std::to_string(at) +
+                                     "), and config.toml, a TOML file, holds only UTF-8 text");
+    }
+    if (*cp == '"' || *cp == '\\') {
       out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20 || ch == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", ch);
-      out += buf;
+      out += static_cast<char>(*cp);
+    } else if (*cp >= 0x20 && *cp < 0x7f) {
+      out += static_cast<char>(*cp);
     } else {
-      out += static_cast<char>(ch);
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), *cp <= 0xffff ? "\\u%04X" : "\\U%08X", *cp);
+      out += buf;
     }
   }
   return out + "\"";
@@ -259,24 +318,31 @@ std::string TomlString(const std::string& v) {
 
 }  // namespace
 
-std::string DefaultConfigToml(const NodeConfig& c) {
+Result<std::string> DefaultConfigToml(const NodeConfig& c) {
+  Status refused;  // the first string value TOML cannot hold
+  auto str = [&](const char* key, const std::string& value) {
+    Result<std::string> kv = TomlKeyValue(key, value);
+    if (kv.ok()) return std::move(*kv);
+    if (refused.ok()) refused = kv.status();
+    return std::string();
+  };
   std::ostringstream o;
   o << "# chipd configuration. Flags given to `chipd start` override these.\n"
     << "# gRPC listen address. Off loopback it needs TLS (tls_cert_file, tls_key_file)\n"
     << "# or allow_plaintext_remote = true.\n"
-    << "listen = " << TomlString(c.listen) << "\n"
+    << str("listen", c.listen) << "\n"
     << "# Prometheus metrics (HTTP); \"\" turns them off.\n"
-    << "metrics_listen = " << TomlString(c.metrics_listen) << "\n"
+    << str("metrics_listen", c.metrics_listen) << "\n"
     << "allow_remote = " << (c.allow_remote ? "true" : "false") << "\n"
     << "# Plaintext gRPC (no TLS) or metrics on a non-loopback address; allow_remote\n"
     << "# is the older name of this key.\n"
     << "allow_plaintext_remote = " << (c.allow_plaintext_remote ? "true" : "false") << "\n"
     << "# TLS for gRPC (docs/OPERATIONS.md, TLS): PEM certificate chain and key; \"\" = off.\n"
-    << "tls_cert_file = " << TomlString(c.tls_cert_file) << "\n"
-    << "tls_key_file = " << TomlString(c.tls_key_file) << "\n"
+    << str("tls_cert_file", c.tls_cert_file) << "\n"
+    << str("tls_key_file", c.tls_key_file) << "\n"
     << "# CA of client certificates: clients are asked for one; required if\n"
     << "# tls_require_client_cert.\n"
-    << "tls_client_ca_file = " << TomlString(c.tls_client_ca_file) << "\n"
+    << str("tls_client_ca_file", c.tls_client_ca_file) << "\n"
     << "tls_require_client_cert = " << (c.tls_require_client_cert ? "true" : "false") << "\n"
     << "# A block is cut block_interval_ms after its first transaction arrived,\n"
     << "# or as soon as block_tx_max transactions wait.\n"
@@ -291,22 +357,29 @@ std::string DefaultConfigToml(const NodeConfig& c) {
     << "# Free disk space (MiB) kept in reserve: below it writes are refused.\n"
     << "disk_reserve_mb = " << c.disk_reserve_mb << "\n"
     << "# Cluster: etcd members (host:port,...); \"\" runs a single node.\n"
-    << "etcd_endpoints = " << TomlString(c.etcd_endpoints) << "\n"
+    << str("etcd_endpoints", c.etcd_endpoints) << "\n"
     << "# gRPC address other nodes use to reach this one (\"\" = listen).\n"
-    << "advertise = " << TomlString(c.advertise) << "\n"
+    << str("advertise", c.advertise) << "\n"
     << "# TLS to etcd (PEM files): CA of the members, this node's certificate and key.\n"
-    << "etcd_tls_ca_file = " << TomlString(c.etcd_tls_ca_file) << "\n"
-    << "etcd_tls_cert_file = " << TomlString(c.etcd_tls_cert_file) << "\n"
-    << "etcd_tls_key_file = " << TomlString(c.etcd_tls_key_file) << "\n"
+    << str("etcd_tls_ca_file", c.etcd_tls_ca_file) << "\n"
+    << str("etcd_tls_cert_file", c.etcd_tls_cert_file) << "\n"
+    << str("etcd_tls_key_file", c.etcd_tls_key_file) << "\n"
     << "etcd_lease_ttl_s = " << c.etcd_lease_ttl_s << "\n"
     << "etcd_call_timeout_ms = " << c.etcd_call_timeout_ms << "\n"
     << "etcd_window_blocks = " << c.etcd_window_blocks << "\n"
     << "cluster_block_bytes_max = " << c.cluster_block_bytes_max << "\n"
     << "# The producer defragments one etcd member in turn this often (0 = never).\n"
     << "etcd_defrag_interval_s = " << c.etcd_defrag_interval_s << "\n"
-    << "log_level = " << TomlString(c.log_level) << "\n"
-    << "log_file = " << TomlString(c.log_file) << "\n";
-  return o.str();
+    << str("log_level", c.log_level) << "\n"
+    << str("log_file", c.log_file) << "\n";
+  if (!refused.ok()) return refused;
+  std::string text = o.str();
+  if (text.size() > kConfigBytesMax) {
+    return Status::InvalidArgument("config.toml would be " + std::to_string(text.size()) +
+                                   " bytes, over the " + std::to_string(kConfigBytesMax) +
+                                   " that chipd reads: a value is too long");
+  }
+  return text;
 }
 
 }  // namespace chip::node

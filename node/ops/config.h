@@ -62,14 +62,20 @@ struct NodeConfig {
 };
 
 // Reads `path` (TOML) over `config`. Unknown keys, wrong types and values out
-// of range are InvalidArgument naming the key.
+// of range are InvalidArgument naming the key; so is a file that is not
+// ASCII (strings reach other characters through \u and \U escapes).
 Status LoadConfigFile(const std::string& path, NodeConfig* config);
 // Checks cross-field rules (ranges; plaintext only on loopback unless
 // allow_plaintext_remote; TLS files given as complete sets). Does not read
 // the TLS files: node/serve/tls.h does, when the server starts.
 Status ValidateConfig(const NodeConfig& config);
-// The TOML text `chipd init` writes, with every key and its default.
-std::string DefaultConfigToml(const NodeConfig& config);
+// The TOML text `chipd init` writes, with every key and its value in
+// `config`. It is ASCII (non-ASCII characters of strings as \u or \U
+// escapes), and LoadConfigFile reads it back to the same values.
+// InvalidArgument naming the key when a string value is not UTF-8 (a TOML
+// file cannot hold such bytes), or when the text would be larger than
+// LoadConfigFile reads (64 KiB).
+Result<std::string> DefaultConfigToml(const NodeConfig& config);
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopback(const std::string& host_port);
 

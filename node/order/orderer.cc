@@ -15,11 +15,14 @@ pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const
   r.set_tx_hash(AsString(hash));
   pb::ResultCode code = block.results(static_cast<int>(index));
   r.set_code(code);
-  if (recorded) {
-    r.set_height(block.header().height());
-    r.set_index(static_cast<uint32_t>(index));
-    r.set_block_time_ms(block.header().timestamp_ms());
-  } else if (code != pb::RESULT_TX_TOO_LARGE) {
+  // Where this block holds it, recorded or not: a member of a failed atomic
+  // range is not recorded (no record, history entry or leaf), but the block
+  // keeps it at this index with this code, inside its atomic range, under
+  // the header's txs_hash and results_hash; GetBlock shows it there.
+  r.set_height(block.header().height());
+  r.set_index(static_cast<uint32_t>(index));
+  r.set_block_time_ms(block.header().timestamp_ms());
+  if (!recorded && code != pb::RESULT_TX_TOO_LARGE) {
     // Not recorded by this block. If an earlier block recorded it (a retry,
     // possibly inside an atomic batch that failed only because of that),
     // answer with the original outcome, as for a duplicate caught before the

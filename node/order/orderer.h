@@ -48,9 +48,10 @@ struct BlockInput {
 // hashes stay): for an orderer that never gives entries back to a queue.
 BlockInput TakeBlockInput(PendingEntries* entries, bool move_checked = false);
 
-// Answers every entry of a committed block with its results (an unrecorded
-// retry of a transaction recorded earlier gets the original outcome) and
-// counts them in the metrics.
+// Answers every entry of a committed block with its results, each with its
+// height, index and block time in this block, recorded or not (an unrecorded
+// retry of a transaction recorded earlier gets the original outcome and
+// position instead), and counts them in the metrics.
 void AnswerCommitted(Store* store, Metrics* metrics, const chipledger::v1::Block& block,
                      PendingEntries* entries);
 void FailEntries(PendingEntries* entries, const Status& why);

@@ -1,5 +1,9 @@
 #include "node/serve/ledger_service.h"
 
+#include <google/protobuf/descriptor.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/support/alloc.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -10,6 +14,7 @@
 #include <thread>
 
 #include "ledger/address.h"
+#include "ledger/check.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
 
@@ -147,6 +152,102 @@ grpc::Status ToGrpc(const Status& s) {
       break;
   }
   return grpc::Status(code, s.message());
+}
+
+namespace {
+
+// The handler of one method behind an answer to requests that do not parse
+// (see ParsedRequestService). The server thread calls Deserialize with the
+// received bytes, then RunHandler with its result and status; a failed
+// parse makes `inner` answer the status without running the method.
+class ParseFailureAnswer final : public grpc::internal::MethodHandler {
+ public:
+  ParseFailureAnswer(std::string path, std::string request_type, Metrics* metrics,
+                     grpc::internal::MethodHandler* inner)
+      : path_(std::move(path)),
+        request_type_(std::move(request_type)),
+        metrics_(metrics),
+        inner_(inner) {}
+
+  void RunHandler(const HandlerParameter& param) override { inner_->RunHandler(param); }
+
+  void* Deserialize(grpc_call* call, grpc_byte_buffer* req, grpc::Status* status,
+                    void** handler_data) override {
+    // The size first: the inner handler consumes the buffer.
+    const size_t bytes = req == nullptr ? 0 : grpc_byte_buffer_length(req);
+    void* request = inner_->Deserialize(call, req, status, handler_data);
+    if (status->ok()) return request;
+    std::string message = "failed to parse the request as " + request_type_ + " (" +
+                          std::to_string(bytes) + " bytes)";
+    // gRPC's own text: empty for a proto3 message that does not parse,
+    // "No payload" for a call without a message.
+    if (!status->error_message().empty()) message += ": " + status->error_message();
+    if (spdlog::default_logger_raw()->should_log(spdlog::level::debug)) {
+      char* peer = grpc_call_get_peer(call);
+      spdlog::debug("{}: {} from {}; answered INVALID_ARGUMENT", path_, message,
+                    peer != nullptr ? peer : "?");
+      gpr_free(peer);
+    }
+    metrics_->rpc_errors.fetch_add(1, std::memory_order_relaxed);
+    *status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+    return nullptr;
+  }
+
+ private:
+  const std::string path_;          // "/chipledger.v1.Ledger/SubmitTx"
+  const std::string request_type_;  // "chipledger.v1.SubmitTxRequest"
+  Metrics* const metrics_;
+  const std::unique_ptr<grpc::internal::MethodHandler> inner_;
+};
+
+}  // namespace
+
+ParsedRequestService::ParsedRequestService(const std::string& service_full_name, Metrics* metrics)
+    : descriptor_(
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_full_name)),
+      metrics_(metrics) {
+  CHIP_CHECK(descriptor_ != nullptr);
+}
+
+void ParsedRequestService::Add(const char* method, grpc::internal::RpcMethod::RpcType type,
+                               const google::protobuf::Descriptor* request,
+                               const google::protobuf::Descriptor* response,
+                               grpc::internal::MethodHandler* handler) {
+  std::unique_ptr<grpc::internal::MethodHandler> owned(handler);
+  const google::protobuf::MethodDescriptor* m = descriptor_->FindMethodByName(method);
+  CHIP_CHECK(m != nullptr);
+  CHIP_CHECK(m->input_type() == request);
+  CHIP_CHECK(m->output_type() == response);
+  CHIP_CHECK(!m->client_streaming());
+  CHIP_CHECK(m->server_streaming() == (type == grpc::internal::RpcMethod::SERVER_STREAMING));
+  CHIP_CHECK(added_.insert(method).second);
+  paths_.push_back("/" + descriptor_->full_name() + "/" + method);
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      paths_.back().c_str(), type,
+      new ParseFailureAnswer(paths_.back(), request->full_name(), metrics_, owned.release())));
+}
+
+void ParsedRequestService::CheckComplete() const {
+  CHIP_CHECK(added_.size() == static_cast<size_t>(descriptor_->method_count()));
+}
+
+std::unique_ptr<ParsedRequestService> LedgerMethods(LedgerService* ledger, Metrics* metrics) {
+  auto s = std::make_unique<ParsedRequestService>(pb::Ledger::service_full_name(), metrics);
+  s->AddUnary("SubmitTx", ledger, &LedgerService::SubmitTx);
+  s->AddUnary("SubmitBatch", ledger, &LedgerService::SubmitBatch);
+  s->AddUnary("GetTx", ledger, &LedgerService::GetTx);
+  s->AddUnary("GetAccount", ledger, &LedgerService::GetAccount);
+  s->AddUnary("GetReservation", ledger, &LedgerService::GetReservation);
+  s->AddUnary("ListHistory", ledger, &LedgerService::ListHistory);
+  s->AddUnary("GetBlock", ledger, &LedgerService::GetBlock);
+  s->AddUnary("ListBlocks", ledger, &LedgerService::ListBlocks);
+  s->AddServerStreaming("StreamBlocks", ledger, &LedgerService::StreamBlocks);
+  s->AddUnary("GetStatus", ledger, &LedgerService::GetStatus);
+  s->AddUnary("GetCheckpoint", ledger, &LedgerService::GetCheckpoint);
+  s->AddUnary("GetInclusionProof", ledger, &LedgerService::GetInclusionProof);
+  s->AddUnary("GetConsistencyProof", ledger, &LedgerService::GetConsistencyProof);
+  s->CheckComplete();
+  return s;
 }
 
 grpc::Status LedgerService::SubmitAndWait(grpc::ServerContext* context,

@@ -106,6 +106,17 @@ Result<PricingService::Served> PricingService::CurrentCurve(pricing::Basis basis
   return s;
 }
 
+std::unique_ptr<ParsedRequestService> PricingMethods(PricingService* pricing, Metrics* metrics) {
+  auto s = std::make_unique<ParsedRequestService>(pb::Pricing::service_full_name(), metrics);
+  s->AddUnary("GetPrice", pricing, &PricingService::GetPrice);
+  s->AddUnary("ConvertChipHours", pricing, &PricingService::ConvertChipHours);
+  s->AddUnary("Quote", pricing, &PricingService::Quote);
+  s->AddUnary("ListChips", pricing, &PricingService::ListChips);
+  s->AddUnary("ListObservations", pricing, &PricingService::ListObservations);
+  s->CheckComplete();
+  return s;
+}
+
 grpc::Status PricingService::GetPrice(grpc::ServerContext*, const pb::GetPriceRequest* req,
                                       pb::GetPriceResponse* resp) {
   return Guard("GetPrice", ctx_->metrics, [&]() -> grpc::Status {

@@ -52,4 +52,7 @@ class PricingService final : public chipledger::v1::Pricing::Service {
   std::map<int, Served> cache_;  // by basis
 };
 
+// The Pricing service's methods, served by `pricing` (see ParsedRequestService).
+std::unique_ptr<ParsedRequestService> PricingMethods(PricingService* pricing, Metrics* metrics);
+
 }  // namespace chip::node

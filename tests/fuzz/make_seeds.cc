@@ -148,11 +148,16 @@ void GenesisSeeds() {
 
 void ConfigSeeds() {
   node::NodeConfig c;
-  Write("fuzz_config", "default", node::DefaultConfigToml(c));
+  Write("fuzz_config", "default", node::DefaultConfigToml(c).value());
   Write("fuzz_config", "small", "listen = \"127.0.0.1:9000\"\nblock_tx_max = 100\n");
   Write("fuzz_config", "remote",
         "# comment\nlisten = \"0.0.0.0:7700\"\nallow_remote = true\nmetrics_listen = \"\"\n"
         "log_level = 'debug'\nlog_file = \"/var/log/chipd.log\"\n");
+  // A path as `chipd init --log-file` passes it (the target also tries every
+  // input as a string value), and the same path escaped in an ASCII file.
+  Write("fuzz_config", "utf8-path", "/tmp/d\xc3\xa4t\xc3\xa4-\xe7\x9b\xae\xe5\xbd\x95/chipd.log");
+  Write("fuzz_config", "escaped-path",
+        "log_file = \"/tmp/d\\u00e4t\\u00e4-\\u76ee\\u5f55/chipd.log\"\n");
 }
 
 void ProofSeeds() {

@@ -1,6 +1,7 @@
 // The node seen by generic gRPC tooling (health, reflection) and by hostile
 // clients: malformed and oversize requests, bad ids and cursors. Each gets a
 // clear status; the node keeps serving.
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -9,6 +10,7 @@
 #include <future>
 
 #include "chipledger/v1/ledger.grpc.pb.h"
+#include "chipledger/v1/pricing.pb.h"
 #include "grpc/health/v1/health_min.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection_min.grpc.pb.h"
 #include "harness.h"
@@ -341,4 +343,118 @@ TEST_CASE("retrying an atomic batch answers every member with its original resul
   auto ctx = Ctx();
   CHECK(stub->SubmitBatch(ctx.get(), twice, &resp).error_code() ==
         grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Regression (issue #13): an unparseable request was answered INTERNAL with an
+// empty message by gRPC's generated handlers, and nothing was logged. Every
+// method of the node's own services (unary, and the one server-streaming
+// method) now answers it INVALID_ARGUMENT saying what did not parse, and the
+// node logs it at debug level.
+TEST_CASE("a request that does not parse is INVALID_ARGUMENT with a message on every method",
+          "[integration][grpc]") {
+  DevNode node;
+  REQUIRE(node.Start({"--log-level", "debug"}));
+  auto channel = grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials());
+  int methods = 0;
+  // Found through a message of each file, which also links that file in.
+  for (const google::protobuf::ServiceDescriptor* d :
+       {pb::SubmitTxRequest::descriptor()->file()->FindServiceByName("Ledger"),
+        pb::GetPriceRequest::descriptor()->file()->FindServiceByName("Pricing")}) {
+    REQUIRE(d != nullptr);
+    for (int i = 0; i < d->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* m = d->method(i);
+      const std::string path = "/" + d->full_name() + "/" + m->name();
+      INFO(path);
+      // A varint tag that never ends: no message parses from it.
+      grpc::Status s = RawCall(channel, path, "\xff\xff\xff\xff");
+      CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(s.error_message() ==
+            "failed to parse the request as " + m->input_type()->full_name() + " (4 bytes)");
+      ++methods;
+    }
+  }
+  CHECK(methods == 18);  // 13 Ledger methods, 5 Pricing methods
+  // Valid bytes still reach the handlers: an empty GetStatusRequest is fine.
+  CHECK(RawCall(channel, "/chipledger.v1.Ledger/GetStatus", "").ok());
+  std::string log = node.log();
+  CHECK(log.find("[debug] /chipledger.v1.Ledger/SubmitBatch: failed to parse the request as "
+                 "chipledger.v1.SubmitBatchRequest (4 bytes) from ipv4:127.0.0.1:") !=
+        std::string::npos);
+  CHECK(node.Chip({"status"}).code == 0);
+}
+
+// Regression (issue #13): the members of a failed atomic range were answered
+// with height, index and block time 0, although their block holds them.
+// Each now gets its place in that block, where GetBlock shows it with its
+// code inside the atomic range, while nothing of it is recorded.
+TEST_CASE("members of a failed atomic range are answered with their place in the block",
+          "[integration][grpc]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "payee"});
+  auto signed_send = [&](const std::string& amount) {
+    std::string hex = node.ChipJson({"send", "payee", amount, "--sign-only"})["tx_hex"];
+    pb::SignedTx tx;
+    REQUIRE(tx.ParseFromString(*FromHex(hex)));
+    return tx;
+  };
+  // The dev key holds 1,000,000 CU: the middle transfer overdraws.
+  pb::SubmitBatchRequest req;
+  req.set_atomic(true);
+  *req.add_txs() = signed_send("1");
+  *req.add_txs() = signed_send("2000000");
+  *req.add_txs() = signed_send("2");
+  auto stub =
+      pb::Ledger::NewStub(grpc::CreateChannel(node.address(), grpc::InsecureChannelCredentials()));
+  pb::SubmitBatchResponse resp;
+  {
+    auto ctx = Ctx();
+    REQUIRE(stub->SubmitBatch(ctx.get(), req, &resp).ok());
+  }
+  REQUIRE(resp.results_size() == 3);
+  const pb::ResultCode expected[] = {pb::RESULT_ATOMIC_BATCH_FAILED, pb::RESULT_INSUFFICIENT_FUNDS,
+                                     pb::RESULT_ATOMIC_BATCH_FAILED};
+  const uint64_t height = resp.results(0).height();
+  const uint32_t first = resp.results(0).index();
+  CHECK(height >= 1);
+  pb::GetBlockResponse block;
+  {
+    pb::GetBlockRequest get;
+    get.set_height(height);
+    auto ctx = Ctx();
+    REQUIRE(stub->GetBlock(ctx.get(), get, &block).ok());
+  }
+  REQUIRE(block.block().atomic_size() == 1);
+  CHECK(block.block().atomic(0).first() == first);
+  CHECK(block.block().atomic(0).count() == 3);
+  for (int i = 0; i < 3; ++i) {
+    INFO("member " << i);
+    const pb::TxResult& r = resp.results(i);
+    CHECK(r.code() == expected[i]);
+    CHECK_FALSE(r.already_applied());
+    CHECK(r.height() == height);
+    CHECK(r.index() == first + static_cast<uint32_t>(i));
+    CHECK(r.block_time_ms() == block.block().header().timestamp_ms());
+    // The block holds the member at that index, with that code ...
+    const int at = static_cast<int>(r.index());
+    REQUIRE(at < block.block().txs_size());
+    CHECK(block.block().txs(at).body() == req.txs(i).body());
+    CHECK(block.block().results(at) == r.code());
+    // ... but nothing of it is recorded.
+    pb::GetTxRequest get;
+    get.set_tx_hash(r.tx_hash());
+    pb::GetTxResponse tx;
+    auto ctx = Ctx();
+    CHECK(stub->GetTx(ctx.get(), get, &tx).error_code() == grpc::StatusCode::NOT_FOUND);
+  }
+  CHECK(node.ChipJson({"balance", "payee"})["balance"]["ucu"] == 0);
+  // Each member stays submittable: the first one alone commits now.
+  pb::SubmitTxRequest single;
+  *single.mutable_tx() = req.txs(0);
+  pb::SubmitTxResponse one;
+  auto ctx = Ctx();
+  REQUIRE(stub->SubmitTx(ctx.get(), single, &one).ok());
+  CHECK(one.result().code() == pb::RESULT_OK);
+  CHECK_FALSE(one.result().already_applied());
+  CHECK(one.result().height() > height);
 }

@@ -174,3 +174,63 @@ TEST_CASE("wallet errors and unreachable nodes have their own exit codes", "[int
   CHECK(down.code == 4);
   CHECK(down.err.find("cannot reach node") != std::string::npos);
 }
+
+// Regression (issue #13): `chipd init` wrote non-ASCII values into config.toml
+// as raw UTF-8, and `chipd start` refused that file ("non-ASCII byte at
+// offset N"). Now init escapes them and start reads them back byte for byte:
+// here the data directory and the log file have UTF-8 names, the log file's
+// with quotes, a backslash and control characters too, and the node started
+// from config.toml alone logs to exactly that file.
+TEST_CASE("chipd start reads back what chipd init wrote, UTF-8 paths included",
+          "[integration][cli][config]") {
+  test::TempDir dir;
+  const std::string data_dir = dir.Sub("d\xc3\xa4t\xc3\xa4-\xe7\x9b\xae\xe5\xbd\x95");
+  const std::string log_file = data_dir + "/log \"\xc3\xa4\" \\ \x01\t\xf0\x9f\x98\x80.log";
+  const std::string listen = "127.0.0.1:" + std::to_string(FreePort());
+  const std::string metrics = "127.0.0.1:" + std::to_string(FreePort());
+  auto chipd = [&](const std::vector<std::string>& args) {
+    Run r;
+    pid_t pid = Spawn(CHIPD_PATH, args, {}, dir.Sub("chipd.out"), dir.Sub("chipd.err"));
+    r.code = WaitExit(pid, std::chrono::seconds(60));
+    r.out = ReadFile(dir.Sub("chipd.out"));
+    r.err = ReadFile(dir.Sub("chipd.err"));
+    return r;
+  };
+
+  Run init = chipd({"init", "--data-dir", data_dir, "--listen", listen, "--metrics-listen", metrics,
+                    "--log-file", log_file});
+  INFO("chipd init: " << init.out << init.err);
+  REQUIRE(init.code == 0);
+  const std::string toml = ReadFile(data_dir + "/config.toml");
+  INFO(toml);
+  for (char ch : toml) REQUIRE(static_cast<unsigned char>(ch) < 0x80);
+  CHECK(toml.find(R"(log_file = ")") != std::string::npos);
+  CHECK(toml.find(R"(\u00E4\" \\ \u0001\u0009\U0001F600.log")") != std::string::npos);
+
+  // Only the data directory on the command line: the rest comes from the file.
+  pid_t pid = Spawn(CHIPD_PATH, {"start", "--data-dir", data_dir}, {}, dir.Sub("start.out"),
+                    dir.Sub("start.err"));
+  bool serving = false, exited = false;
+  for (int i = 0; i < 600 && !serving && !exited; ++i) {
+    pid_t chip = Spawn(CHIP_PATH, {"--node", listen, "--wallet", dir.Sub("wallet"), "status"}, {},
+                       dir.Sub("chip.out"), dir.Sub("chip.err"));
+    serving = WaitExit(chip, std::chrono::seconds(30)) == 0;
+    int status = 0;
+    exited = !serving && ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!serving && !exited) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!exited) ::kill(pid, serving ? SIGTERM : SIGKILL);
+  const int code = exited ? -1 : WaitExit(pid, std::chrono::seconds(30));
+  INFO("chipd start: " << ReadFile(dir.Sub("start.err")));
+  REQUIRE(serving);
+  CHECK(code == 0);
+  CHECK(ReadFile(log_file).find("chipd serving chain chipledger") != std::string::npos);
+
+  // Bytes that are not UTF-8 cannot be written to TOML: init refuses them,
+  // naming the key, before it creates anything.
+  Run latin1 =
+      chipd({"init", "--data-dir", dir.Sub("latin1"), "--log-file", dir.Sub("d\xe4t\xe4.log")});
+  CHECK(latin1.code == 1);
+  CHECK(latin1.err.find("log_file is not valid UTF-8 (byte 0xe4 at offset") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("latin1")));
+}
