@@ -44,7 +44,8 @@ t_start=$(date +%s)
 if [ ! -f "$build_dir/build.ninja" ]; then
   echo "fuzz: configuring $build_dir (clang-14, CHIP_FUZZ=ON)"
   CC=clang-14 CXX=clang++-14 cmake -S . -B "$build_dir" -G Ninja \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHIP_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+    -DCHIP_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 elif ! grep -q '^CHIP_FUZZ:BOOL=ON' "$build_dir/CMakeCache.txt"; then
   echo "fuzz: $build_dir is not a CHIP_FUZZ build; pick another --build-dir" >&2
   exit 2

@@ -24,9 +24,10 @@ case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
 #   build-tree   builds and runs the plain build/ tree, not this one
 #                (tests/CMakeLists.txt);
 #   kill-cycles  SIGKILL-and-restart loops, 2 to 2.5 times slower under ASan,
-#                whose code paths other tests reach (tests/sanitize/labels.cmake).
+#                whose code paths other tests reach (tests/sanitize/labels.cmake);
+#   asan-pending five cluster tests not yet verified under ASan (same file).
 # CHIP_SANITIZE_EXCLUDE_LABELS=build-tree runs the kill-cycles tests too.
-exclude_labels=${CHIP_SANITIZE_EXCLUDE_LABELS-'build-tree|kill-cycles'}
+exclude_labels=${CHIP_SANITIZE_EXCLUDE_LABELS-'build-tree|kill-cycles|asan-pending'}
 
 t_start=$(date +%s)
 # GCC's -fsanitize=undefined leaves out float-cast-overflow (a double beyond
@@ -37,7 +38,11 @@ t_start=$(date +%s)
 # uninstrumented libraries (gRPC, RocksDB, libsodium) and in starting processes.
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
   -DCHIP_WERROR=ON -DCHIP_SANITIZE=address,undefined,float-cast-overflow >/dev/null
-cmake --build "$build_dir" -j "$(nproc)"
+# Only what the sanitized suite runs: the test binaries and the programs they
+# start. chip_crash (label kill-cycles, left out below) and the measurement
+# tool chip_apply_bench are not built here.
+cmake --build "$build_dir" -j "$(nproc)" --target ledger_tests wallet_tests integration_tests \
+  node_tls_tests pricing_tests etcd_tests cluster_tests chip_tamper chipd chip
 t_built=$(date +%s)
 echo "sanitize: build took $((t_built - t_start)) s"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The second README command: install what is missing, check formatting,
+# The second README command: install what is missing, check formatting and
+# the include directions between folders (scripts/check-includes.sh),
 # build with warnings as errors, run every test with ctest; then the suite
 # again built with AddressSanitizer and UndefinedBehaviorSanitizer
 # (scripts/sanitize.sh, build-asan/), then the fuzz regression inputs and a
@@ -19,6 +20,7 @@ run_suite() { (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900
 
 step install-deps bash scripts/install-deps.sh
 step check-format bash scripts/check-format.sh
+step check-includes bash scripts/check-includes.sh
 step build bash scripts/build.sh
 step tests run_suite
 step sanitizers bash scripts/sanitize.sh

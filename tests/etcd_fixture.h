@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "node/cluster/etcd_client.h"
+#include "support/child_process.h"
 #include "test_util.h"
 
 namespace chip::test {
@@ -244,37 +245,15 @@ class EtcdCluster {
         args.push_back("--client-cert-auth");
       }
     }
-    // Everything the child touches is prepared here: between fork and exec a
-    // child of a threaded process may only make async-signal-safe calls.
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int log_fd = ::open(LogPath(i).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || null_fd < 0) {
-      error_ = "cannot open the log of member " + std::to_string(i);
-      return false;
-    }
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      // A test process that dies (a crash, a ctest timeout) takes its members
-      // along instead of leaving them running. The signal follows the forking
-      // thread, so call Start/Restart from a thread that lives as long as the
-      // cluster (the test's main thread).
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::setsid();
-      ::dup2(null_fd, 0);
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    ::close(null_fd);
+    // A test process that dies (a crash, a ctest timeout) takes its members
+    // along instead of leaving them running. The signal follows the forking
+    // thread, so call Start/Restart from a thread that lives as long as the
+    // cluster (the test's main thread).
+    ::chip::SpawnOptions spawn;
+    spawn.new_session = true;
+    pid_t pid = ::chip::SpawnWithLog(std::move(args), LogPath(i), spawn);
     if (pid < 0) {
-      error_ = "fork failed";
+      error_ = "cannot start member " + std::to_string(i) + " (its log or fork failed)";
       return false;
     }
     members_[i].pid = pid;

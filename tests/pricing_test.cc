@@ -435,7 +435,7 @@ TEST_CASE("fit stays stable when a tenth of the points are wild", "[pricing][fit
   CHECK(fit->outliers.size() - flagged_wild <= 5);
 }
 
-TEST_CASE("fit: exact, flat and rising data; invalid input", "[pricing][fit]") {
+TEST_CASE("fit: exact, flat and rising data, invalid input", "[pricing][fit]") {
   const int64_t t0_ms = Date("2024-01-01");
   SECTION("exact data is recovered exactly, without outliers") {
     const std::vector<Observation> obs = Synthetic(30, 2.0, t0_ms, 2.0, 4.0, 0.0, 1);

@@ -11,6 +11,7 @@
 
 #include "etcd/etcdserverpb/rpc_min.grpc.pb.h"
 #include "ledger/check.h"
+#include "support/grpc_names.h"
 
 namespace chip::node {
 
@@ -52,36 +53,9 @@ enum class CallKind {
   kWrite,       // retried only while certainly not applied
 };
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    default:
-      return "gRPC error";
-  }
-}
-
 Status FromGrpc(const char* method, const grpc::Status& s) {
-  std::string m =
-      std::string("etcd ") + method + ": " + CodeName(s.error_code()) + ": " + s.error_message();
+  std::string m = std::string("etcd ") + method + ": " + GrpcCodeName(s.error_code()) + ": " +
+                  s.error_message();
   switch (s.error_code()) {
     case grpc::StatusCode::OK:
       return Status::Ok();

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "node/cluster/etcd_client.h"
+#include "support/child_process.h"
 
 namespace chip::node {
 
@@ -36,42 +37,12 @@ std::string EtcdPeerUrl(const DevnetOptions& o, size_t j) {
   return "http://127.0.0.1:" + std::to_string(o.etcd_base_port + 2 * j + 1);
 }
 
-// Starts `argv` with stdout and stderr appended to `log_path`. The child
-// dies with this process (PR_SET_PDEATHSIG), so a killed supervisor leaves
-// nothing running. Everything is prepared before fork: a child of a threaded
-// process may only make async-signal-safe calls before exec.
+// A child of the supervisor: its own process group, so that a Ctrl-C in
+// the terminal reaches only the supervisor, which stops nodes before etcd.
 pid_t Spawn(std::vector<std::string> args, const std::string& log_path) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) {
-    if (log_fd >= 0) ::close(log_fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return -1;
-  }
-  const pid_t parent = ::getpid();
-  sigset_t none;
-  sigemptyset(&none);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    // Own process group: a Ctrl-C in the terminal reaches only the
-    // supervisor, which then stops nodes before etcd.
-    ::setpgid(0, 0);
-    // The supervisor blocks SIGINT/SIGTERM; children get them back.
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  return pid;
+  SpawnOptions options;
+  options.new_process_group = true;
+  return SpawnWithLog(std::move(args), log_path, options);
 }
 
 // True (and forgets the pid) once the child has exited.

@@ -119,7 +119,7 @@ int FreePortRange(int count) {
 }  // namespace
 
 TEST_CASE(
-    "chipd devnet: one command starts etcd and N nodes; chip works on any node; SIGINT "
+    "chipd devnet: one command starts etcd and N nodes, chip works on any node, SIGINT "
     "stops everything") {
   test::TempDir dir;
   int base = FreePortRange(6), etcd_base = FreePortRange(6);
@@ -182,7 +182,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("three nodes: submissions to every node commit; all reach one tip and state digest") {
+TEST_CASE("three nodes: submissions to every node commit, all reach one tip and state digest") {
   Cluster c({});
   REQUIRE(c.Start());
   int producer = c.WaitForProducer();
@@ -336,7 +336,7 @@ TEST_CASE("SIGSTOP the producer past its lease, SIGCONT: it cannot append, steps
 }
 
 TEST_CASE(
-    "a restarted follower catches up, from a peer when it is below the etcd window; the "
+    "a restarted follower catches up, from a peer when it is below the etcd window, the "
     "producer trims, compacts and defragments etcd") {
   Cluster::Options o;
   o.node_flags = {"--etcd-window-blocks", "8", "--etcd-defrag-interval-s", "1"};
@@ -378,7 +378,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "etcd member loss: one of three keeps committing; two fail writes cleanly, reads "
+    "etcd member loss: one of three keeps committing, two fail writes cleanly, reads "
     "work, and all resumes when they return") {
   Cluster c({});
   REQUIRE(c.Start());
@@ -420,7 +420,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "etcd over TLS with client certificates: the cluster commits; a node without a "
+    "etcd over TLS with client certificates: the cluster commits, a node without a "
     "certificate cannot reach etcd") {
   test::TempDir certs;
   std::string cmd = "bash " CHIP_SOURCE_DIR "/scripts/dev-ca.sh " + certs.path() + " >/dev/null";

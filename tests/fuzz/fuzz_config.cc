@@ -87,7 +87,7 @@ bool IsAscii(const std::string& text) {
 }
 
 // UTF-8 as RFC 3629 section 4 tabulates it (restated here independently of
-// node/config.cc's decoder): well-formed sequences of scalar values only.
+// node/ops/config.cc's decoder): well-formed sequences of scalar values only.
 bool IsUtf8(const std::string& text) {
   const auto at = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const auto in = [&](size_t i, unsigned lo, unsigned hi) {

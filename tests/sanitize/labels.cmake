@@ -17,3 +17,13 @@ foreach(name IN LISTS cluster_tests_TESTS)
     set_tests_properties("${name}" PROPERTIES LABELS kill-cycles)
   endif()
 endforeach()
+
+# Left out of the sanitizer run for now: these five cluster tests never ran
+# under ctest before issue #13 (their names held a ';', which CMake splits
+# into names that match nothing). They pass in the plain run; under ASan
+# they are not yet verified. Label: asan-pending (scripts/sanitize.sh).
+foreach(name IN LISTS cluster_tests_TESTS)
+  if(name MATCHES "^cluster:(chipd devnet: one command|three nodes: submissions|a restarted follower catches up|etcd member loss: one of three|etcd over TLS with client)")
+    set_tests_properties("${name}" PROPERTIES LABELS asan-pending)
+  endif()
+endforeach()
