@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Configures and builds into build/ (Release with debug info, -Werror).
 # Debug info is line tables only (-g1): enough for perf, gdb backtraces and
-# sanitizer stacks, and it compiles and links markedly faster than full -g
-# (docs/ARCHITECTURE.md, "Build"). CHIP_DEBUG_INFO=-g gives full debug info.
+# sanitizer stacks, with less to generate and link than full -g (the saving is
+# not yet measured; docs/ARCHITECTURE.md, "Build"). CHIP_DEBUG_INFO=-g gives
+# full debug info.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
