@@ -22,11 +22,11 @@ namespace chip::node {
 
 namespace pb = ::chipledger::v1;
 
-namespace {
-
-grpc::Status Invalid(const std::string& m) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
+grpc::Status InvalidArgument(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
+
+namespace {
 
 // A 32-byte key or hash from a request field.
 std::optional<Hash32> Key32(const std::string& bytes) { return ToHash32(bytes); }
@@ -277,7 +277,7 @@ grpc::Status LedgerService::SubmitAndWait(grpc::ServerContext* context,
 grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::SubmitTxRequest* req,
                                      pb::SubmitTxResponse* resp) {
   return Guard("SubmitTx", ctx_->metrics, [&]() -> grpc::Status {
-    if (!req->has_tx()) return Invalid("tx is required");
+    if (!req->has_tx()) return InvalidArgument("tx is required");
     CheckedTx checked;
     {
       VerifySlot slot;
@@ -311,10 +311,10 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
                                         pb::SubmitBatchResponse* resp) {
   return Guard("SubmitBatch", ctx_->metrics, [&]() -> grpc::Status {
     const size_t n = static_cast<size_t>(req->txs_size());
-    if (n == 0) return Invalid("txs is empty");
+    if (n == 0) return InvalidArgument("txs is empty");
     if (n > ctx_->config.submit_batch_tx_max) {
-      return Invalid("batch has " + std::to_string(n) + " transactions; the maximum is " +
-                     std::to_string(ctx_->config.submit_batch_tx_max));
+      return InvalidArgument("batch has " + std::to_string(n) + " transactions; the maximum is " +
+                             std::to_string(ctx_->config.submit_batch_tx_max));
     }
     std::vector<pb::TxResult> results(n);
     std::vector<CheckedTx> checked(n);
@@ -322,7 +322,7 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
     std::set<std::string_view> bodies;  // views into *req, which outlives the set
     for (const auto& tx : req->txs()) {
       if (!bodies.insert(tx.body()).second) {
-        return Invalid("the batch holds the same transaction twice");
+        return InvalidArgument("the batch holds the same transaction twice");
       }
     }
     // A slot per chunk, so a batch of 1,000 does not hold a core from
@@ -384,7 +384,7 @@ grpc::Status LedgerService::GetTx(grpc::ServerContext*, const pb::GetTxRequest* 
                                   pb::GetTxResponse* resp) {
   return Guard("GetTx", ctx_->metrics, [&]() -> grpc::Status {
     auto hash = Key32(req->tx_hash());
-    if (!hash) return Invalid("tx_hash must be 32 bytes");
+    if (!hash) return InvalidArgument("tx_hash must be 32 bytes");
     auto stored = ctx_->chain->store()->GetTx(*hash);
     if (!stored.ok()) return ToGrpc(stored.status());
     if (!stored->has_value()) {
@@ -400,7 +400,7 @@ grpc::Status LedgerService::GetAccount(grpc::ServerContext*, const pb::GetAccoun
                                        pb::GetAccountResponse* resp) {
   return Guard("GetAccount", ctx_->metrics, [&]() -> grpc::Status {
     auto key = Key32(req->account());
-    if (!key) return Invalid("account must be a 32-byte public key");
+    if (!key) return InvalidArgument("account must be a 32-byte public key");
     Store* store = ctx_->chain->store();
     auto account = store->ReadAccount(*key);
     if (!account.ok()) return ToGrpc(account.status());
@@ -430,7 +430,7 @@ grpc::Status LedgerService::GetReservation(grpc::ServerContext*,
                                            pb::GetReservationResponse* resp) {
   return Guard("GetReservation", ctx_->metrics, [&]() -> grpc::Status {
     auto id = Key32(req->id());
-    if (!id) return Invalid("id must be 32 bytes");
+    if (!id) return InvalidArgument("id must be 32 bytes");
     auto r = ctx_->chain->store()->ReadReservation(*id);
     if (!r.ok()) return ToGrpc(r.status());
     if (!r->has_value())
@@ -444,13 +444,13 @@ grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHist
                                         pb::ListHistoryResponse* resp) {
   return Guard("ListHistory", ctx_->metrics, [&]() -> grpc::Status {
     auto key = Key32(req->account());
-    if (!key) return Invalid("account must be a 32-byte public key");
+    if (!key) return InvalidArgument("account must be a 32-byte public key");
     auto page = PageSize(req->page_size());
     if (!page.ok()) return ToGrpc(page.status());
     std::optional<std::pair<uint64_t, uint32_t>> before;
     if (!req->cursor().empty()) {
       before = DecodeCursor(req->cursor());
-      if (!before) return Invalid("bad cursor: pass next_cursor from a previous response");
+      if (!before) return InvalidArgument("bad cursor: pass next_cursor from a previous response");
     }
     Store* store = ctx_->chain->store();
     // One more than asked tells whether another page exists.
@@ -608,7 +608,7 @@ grpc::Status LedgerService::GetInclusionProof(grpc::ServerContext*,
                                               pb::GetInclusionProofResponse* resp) {
   return Guard("GetInclusionProof", ctx_->metrics, [&]() -> grpc::Status {
     auto hash = Key32(req->tx_hash());
-    if (!hash) return Invalid("tx_hash must be 32 bytes");
+    if (!hash) return InvalidArgument("tx_hash must be 32 bytes");
     uint64_t latest = ctx_->orderer->Tip().tree_size();
     uint64_t size = req->tree_size() == 0 ? latest : req->tree_size();
     if (size > latest) {

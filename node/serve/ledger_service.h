@@ -105,6 +105,10 @@ grpc::Status Guard(const char* method, Metrics* metrics, Fn&& fn) {
 // Maps an operating Status to the gRPC status a client sees.
 grpc::Status ToGrpc(const Status& s);
 
+// INVALID_ARGUMENT with `message`: the answer of both services to a request
+// field they refuse.
+grpc::Status InvalidArgument(const std::string& message);
+
 // The methods of one of the node's gRPC services as the server registers
 // them, in place of the generated Service's own table. The generated
 // handlers answer a request whose bytes do not parse as the method's request

@@ -33,10 +33,6 @@ pricing::Curve ToCurve(const pb::Curve& c) {
   return pricing::Curve{c.p0_usd_per_cu(), c.t0_ms(), c.halving_years()};
 }
 
-grpc::Status Invalid(const std::string& m) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
-}
-
 }  // namespace
 
 Result<PricingService::Served> PricingService::CurrentCurve(pricing::Basis basis) {
@@ -137,7 +133,7 @@ grpc::Status PricingService::ConvertChipHours(grpc::ServerContext*,
                                               pb::ConvertChipHoursResponse* resp) {
   return Guard("ConvertChipHours", ctx_->metrics, [&]() -> grpc::Status {
     if (!std::isfinite(req->hours()) || req->hours() < 0 || req->hours() > 1e9) {
-      return Invalid("hours must be a finite number from 0 to 1e9");
+      return InvalidArgument("hours must be a finite number from 0 to 1e9");
     }
     const pricing::ChipSpec* chip = pricing::Catalog::Builtin().Find(req->chip());
     if (chip == nullptr) {
@@ -146,10 +142,10 @@ grpc::Status PricingService::ConvertChipHours(grpc::ServerContext*,
     }
     pricing::Basis basis = FromProto(req->basis());
     auto per_hour = pricing::CuPerChipHour(*chip, basis);
-    if (!per_hour.ok()) return Invalid(per_hour.status().message());
+    if (!per_hour.ok()) return InvalidArgument(per_hour.status().message());
     double cu = *per_hour * req->hours();
     double ucu = std::floor(cu * 1e6);
-    if (ucu >= 1.8e19) return Invalid("amount exceeds the 2^64-1 uCU maximum");
+    if (ucu >= 1.8e19) return InvalidArgument("amount exceeds the 2^64-1 uCU maximum");
     resp->set_chip_id(chip->id);
     resp->set_cu_per_chip_hour(*per_hour);
     resp->set_cu(cu);
@@ -176,13 +172,13 @@ grpc::Status PricingService::Quote(grpc::ServerContext*, const pb::QuoteRequest*
       resp->set_usd(static_cast<double>(req->ucu()) / 1e6 * price);
     } else if (req->amount_case() == pb::QuoteRequest::kUsd) {
       if (!std::isfinite(req->usd()) || req->usd() < 0)
-        return Invalid("usd must be a finite, non-negative number");
+        return InvalidArgument("usd must be a finite, non-negative number");
       double ucu = std::floor(req->usd() / price * 1e6);
-      if (ucu >= 1.8e19) return Invalid("amount exceeds the 2^64-1 uCU maximum");
+      if (ucu >= 1.8e19) return InvalidArgument("amount exceeds the 2^64-1 uCU maximum");
       resp->set_usd(req->usd());
       resp->set_ucu(static_cast<uint64_t>(ucu));
     } else {
-      return Invalid("give ucu or usd");
+      return InvalidArgument("give ucu or usd");
     }
     return grpc::Status::OK;
   });
@@ -217,7 +213,7 @@ grpc::Status PricingService::ListObservations(grpc::ServerContext*,
   return Guard("ListObservations", ctx_->metrics, [&]() -> grpc::Status {
     uint32_t page = req->page_size() == 0 ? 100 : req->page_size();
     if (page > kObservationsPageMax) {
-      return Invalid("page_size must be 1.." + std::to_string(kObservationsPageMax));
+      return InvalidArgument("page_size must be 1.." + std::to_string(kObservationsPageMax));
     }
     auto served = CurrentCurve(FromProto(req->basis()));
     if (!served.ok()) return ToGrpc(served.status());

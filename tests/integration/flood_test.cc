@@ -75,7 +75,7 @@ int FullPhaseMs() {
   return v != nullptr && std::atoi(v) > 0 ? std::atoi(v) : kFullPhaseMs;
 }
 
-std::unique_ptr<grpc::ClientContext> Ctx() {
+std::unique_ptr<grpc::ClientContext> FloodCtx() {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(kCallDeadlineS));
   return c;
@@ -94,7 +94,7 @@ std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address) {
 grpc::Status RawCall(grpc::GenericStub* stub, const std::string& method,
                      const grpc::ByteBuffer& request) {
   grpc::ByteBuffer req = request, response;  // shares the slices, no copy
-  auto ctx = Ctx();
+  auto ctx = FloodCtx();
   std::promise<grpc::Status> done;
   stub->UnaryCall(ctx.get(), method, grpc::StubOptions(), &req, &response,
                   [&](grpc::Status s) { done.set_value(std::move(s)); });
@@ -227,7 +227,7 @@ TEST_CASE("a flood of bad signatures, oversize and malformed requests leaves goo
     *req.mutable_tx() = Transfer(good, good_to, nonce++, chain_id);
     good_hashes.push_back(TxHash(chain_id, req.tx().body()));
     pb::SubmitTxResponse resp;
-    auto ctx = Ctx();
+    auto ctx = FloodCtx();
     grpc::Status s = good_stub->SubmitTx(ctx.get(), req, &resp);
     if (!s.ok()) return Describe(s);
     if (resp.result().code() != pb::RESULT_OK) return ResultName(resp.result().code());
@@ -277,7 +277,7 @@ TEST_CASE("a flood of bad signatures, oversize and malformed requests leaves goo
       *single.mutable_tx() = bad_batch.txs(t);
       for (int64_t i = 0; !stop.load(); ++i) {
         ++bad_sig.calls;
-        auto ctx = Ctx();
+        auto ctx = FloodCtx();
         if (i % 4 == 0) {  // a single transaction now and then
           pb::SubmitTxResponse resp;
           grpc::Status s = stub->SubmitTx(ctx.get(), single, &resp);
@@ -408,7 +408,7 @@ TEST_CASE("a flood of bad signatures, oversize and malformed requests leaves goo
     pb::GetTxRequest req;
     req.set_tx_hash(AsString(hash));
     pb::GetTxResponse resp;
-    auto ctx = Ctx();
+    auto ctx = FloodCtx();
     grpc::Status s = good_stub->GetTx(ctx.get(), req, &resp);
     INFO("good transfer " << ToHex(hash) << ": " << Describe(s));
     REQUIRE(s.ok());
