@@ -1,5 +1,7 @@
 #include "ledger/apply.h"
 
+#include <algorithm>
+
 #include "ledger/amount.h"
 #include "ledger/check.h"
 #include "ledger/limits.h"
@@ -45,6 +47,44 @@ std::vector<bool> RecordedMask(const pb::Block& block) {
 
 namespace {
 
+// The account on the other side of one operation from its signer: the
+// recipient of a transfer, the provider of a reserve, the recipient of a
+// mint, the payer of the reservation a settle or release acts on (when it
+// exists in `reader`; its provider when the payer signed, inside a list);
+// none for a burn or a price observation.
+template <typename Op>
+std::optional<PublicKey> Counterparty(const Op& op, StateReader* reader) {
+  if (op.has_transfer()) return ToHash32(op.transfer().to());
+  if (op.has_reserve()) return ToHash32(op.reserve().to());
+  if (op.has_mint()) return ToHash32(op.mint().to());
+  if (op.has_settle() || op.has_release()) {
+    const std::string& id =
+        op.has_settle() ? op.settle().reservation() : op.release().reservation();
+    auto key = ToHash32(id);
+    if (!key) return std::nullopt;
+    if (auto r = reader->GetReservation(*key)) return r->payer;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<uint32_t> OperationsTouching(const pb::TxBody& body, const Hash32& tx_hash,
+                                         const PublicKey& account, StateReader* reader) {
+  std::vector<uint32_t> out;
+  auto signer = ToHash32(body.account());
+  if (!IsMultiOp(body) || !signer) return out;
+  const auto& ops = body.operations().ops();
+  for (int k = 0; k < ops.size(); ++k) {
+    if (*signer == account || Counterparty(ops.Get(k), *signer, tx_hash, reader) == account) {
+      out.push_back(static_cast<uint32_t>(k));
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // Invariant checks that rest on values read from the store: a failed read
 // (reported through status()) must discard the block, not abort the node.
 #define APPLY_CHECK(reader, cond) CHIP_CHECK(!(reader)->status().ok() || (cond))
@@ -56,29 +96,31 @@ class TxApplier {
   TxApplier(StateTxn* txn, const ChainRules& rules, uint64_t height, uint64_t time_ms)
       : txn_(txn), rules_(rules), height_(height), time_ms_(time_ms) {}
 
+  // Applies a single-operation transaction.
   pb::ResultCode Apply(const CheckedTx& tx) {
-    const pb::TxBody& body = tx.body;
-    if (body.valid_until_ms() != 0 && time_ms_ > body.valid_until_ms()) return pb::RESULT_EXPIRED;
-    switch (body.kind_case()) {
-      case pb::TxBody::kTransfer:
-        return Transfer(tx.signer, body.transfer());
-      case pb::TxBody::kReserve:
-        return Reserve(tx, body.reserve());
-      case pb::TxBody::kSettle:
-        return Settle(tx.signer, body.settle());
-      case pb::TxBody::kRelease:
-        return Release(tx.signer, body.release());
-      case pb::TxBody::kMint:
-        return Mint(tx.signer, body.mint());
-      case pb::TxBody::kBurn:
-        return Burn(tx.signer, body.burn());
-      case pb::TxBody::kObservePrice:
-        return ObservePrice(tx.signer, body.observe_price());
-      case pb::TxBody::KIND_NOT_SET:
-        break;
+    if (Expired(tx.body)) return pb::RESULT_EXPIRED;
+    return ApplyOperation(tx.signer, tx.body, tx.hash, tx.hash, /*in_list=*/false);
+  }
+
+  // Applies the operations of a multi-operation transaction in order into
+  // this applier's scope, stopping at the first that fails: returns its code
+  // and sets *failed_op. The caller runs this in a child scope that it drops
+  // unless the result is OK, so a failure leaves no trace of earlier ones.
+  pb::ResultCode ApplyList(const CheckedTx& tx, std::optional<uint32_t>* failed_op) {
+    if (Expired(tx.body)) return pb::RESULT_EXPIRED;
+    const auto& ops = tx.body.operations().ops();
+    for (int k = 0; k < ops.size(); ++k) {
+      const uint32_t op_index = static_cast<uint32_t>(k);
+      op_ = op_index;
+      pb::ResultCode code =
+          ApplyOperation(tx.signer, ops.Get(k), tx.hash, OperationReservationId(tx.hash, op_index),
+                         /*in_list=*/true);
+      if (code != pb::RESULT_OK) {
+        *failed_op = op_index;
+        return code;
+      }
     }
-    CHIP_CHECK(false && "CheckTx passed a body without a kind");
-    return pb::RESULT_MALFORMED;
+    return pb::RESULT_OK;
   }
 
   // Returns the reservation's remaining hold to its payer and closes it.
@@ -105,6 +147,29 @@ class TxApplier {
   }
 
  private:
+  bool Expired(const pb::TxBody& body) const {
+    return body.valid_until_ms() != 0 && time_ms_ > body.valid_until_ms();
+  }
+
+  // One operation: a TxBody's own or an Operation of a list (same kinds
+  // under the same field numbers). `reservation_id` is the id a Reserve
+  // creates; `tx_hash` resolves a settle's or release's in-list reference.
+  template <typename Op>
+  pb::ResultCode ApplyOperation(const PublicKey& signer, const Op& op, const Hash32& tx_hash,
+                                const Hash32& reservation_id, bool in_list) {
+    if (op.has_transfer()) return Transfer(signer, op.transfer());
+    if (op.has_reserve()) return Reserve(signer, reservation_id, op.reserve());
+    if (op.has_settle()) {
+      return Settle(signer, *ReservationOf(op.settle(), tx_hash), op.settle(), in_list);
+    }
+    if (op.has_release()) return Release(signer, *ReservationOf(op.release(), tx_hash));
+    if (op.has_mint()) return Mint(signer, op.mint());
+    if (op.has_burn()) return Burn(signer, op.burn());
+    if (op.has_observe_price()) return ObservePrice(signer, op.observe_price());
+    CHIP_CHECK(false && "CheckTx passed an operation without a kind");
+    return pb::RESULT_MALFORMED;
+  }
+
   pb::ResultCode Transfer(const PublicKey& from_key, const pb::Transfer& t) {
     PublicKey to_key = *ToHash32(t.to());
     Account from = txn_->GetAccount(from_key).value_or(Account{});
@@ -119,9 +184,9 @@ class TxApplier {
     return pb::RESULT_OK;
   }
 
-  pb::ResultCode Reserve(const CheckedTx& tx, const pb::Reserve& r) {
+  pb::ResultCode Reserve(const PublicKey& payer_key, const Hash32& id, const pb::Reserve& r) {
     PublicKey provider_key = *ToHash32(r.to());
-    Account payer = txn_->GetAccount(tx.signer).value_or(Account{});
+    Account payer = txn_->GetAccount(payer_key).value_or(Account{});
     if (payer.balance_ucu < r.amount_ucu()) return pb::RESULT_INSUFFICIENT_FUNDS;
     Account provider = txn_->GetAccount(provider_key).value_or(Account{});
     auto expires = CheckedAdd(time_ms_, r.timeout_ms());
@@ -132,27 +197,33 @@ class TxApplier {
     payer.held_as_payer_ucu = *payer_held;
     provider.held_as_provider_ucu = *provider_held;
     Reservation res;
-    res.payer = tx.signer;
+    res.payer = payer_key;
     res.provider = provider_key;
     res.amount_ucu = r.amount_ucu();
     res.held_ucu = r.amount_ucu();
     res.created_height = height_;
     res.expires_at_ms = *expires;
     res.status = ReservationStatus::kOpen;
-    txn_->PutAccount(tx.signer, payer);
+    txn_->PutAccount(payer_key, payer);
     txn_->PutAccount(provider_key, provider);
-    txn_->PutReservation(tx.hash, res);
-    txn_->SetExpiry(res.expires_at_ms, tx.hash, true);
-    txn_->SetOpenIndex(tx.signer, tx.hash, ReservationRole::kPayer);
-    txn_->SetOpenIndex(provider_key, tx.hash, ReservationRole::kProvider);
+    txn_->PutReservation(id, res);
+    txn_->SetExpiry(res.expires_at_ms, id, true);
+    txn_->SetOpenIndex(payer_key, id, ReservationRole::kPayer);
+    txn_->SetOpenIndex(provider_key, id, ReservationRole::kProvider);
     return pb::RESULT_OK;
   }
 
   // Shared rule checks of settle and release; OK when `signer` may act on an
   // open, unexpired reservation.
-  pb::ResultCode CheckProviderAction(const PublicKey& signer, const std::optional<Reservation>& r) {
+  // `payer_may_act`: a settle inside a list that is not final, which the
+  // reservation's payer may also sign (a payment it approves from its own
+  // hold; it cannot close the reservation and take the rest back).
+  pb::ResultCode CheckProviderAction(const PublicKey& signer, const std::optional<Reservation>& r,
+                                     bool payer_may_act = false) {
     if (!r) return pb::RESULT_UNKNOWN_RESERVATION;
-    if (r->provider != signer) return pb::RESULT_NOT_PROVIDER;
+    if (r->provider != signer && !(payer_may_act && r->payer == signer)) {
+      return pb::RESULT_NOT_PROVIDER;
+    }
     if (r->status == ReservationStatus::kExpired) return pb::RESULT_RESERVATION_EXPIRED;
     if (r->status != ReservationStatus::kOpen) return pb::RESULT_RESERVATION_CLOSED;
     // An expiry not yet processed (more than kBlockExpiriesMax were due) is
@@ -161,10 +232,10 @@ class TxApplier {
     return pb::RESULT_OK;
   }
 
-  pb::ResultCode Settle(const PublicKey& signer, const pb::Settle& s) {
-    Hash32 id = *ToHash32(s.reservation());
+  pb::ResultCode Settle(const PublicKey& signer, const Hash32& id, const pb::Settle& s,
+                        bool in_list) {
     std::optional<Reservation> r = txn_->GetReservation(id);
-    pb::ResultCode rule = CheckProviderAction(signer, r);
+    pb::ResultCode rule = CheckProviderAction(signer, r, in_list && !s.final());
     if (rule != pb::RESULT_OK) return rule;
     if (s.amount_ucu() > r->held_ucu) return pb::RESULT_SETTLE_EXCEEDS_HELD;
     Account provider = txn_->GetAccount(r->provider).value_or(Account{});
@@ -188,8 +259,7 @@ class TxApplier {
     return pb::RESULT_OK;
   }
 
-  pb::ResultCode Release(const PublicKey& signer, const pb::Release& rel) {
-    Hash32 id = *ToHash32(rel.reservation());
+  pb::ResultCode Release(const PublicKey& signer, const Hash32& id) {
     std::optional<Reservation> r = txn_->GetReservation(id);
     pb::ResultCode rule = CheckProviderAction(signer, r);
     if (rule != pb::RESULT_OK) return rule;
@@ -242,7 +312,7 @@ class TxApplier {
     rec.usd_micros_per_chip_hour = o.usd_micros_per_chip_hour();
     rec.observed_at_ms = o.observed_at_ms();
     rec.source = o.source();
-    txn_->PutObservation(height_, index_, rec);
+    txn_->PutObservation(ObservationKey{height_, index_, op_}, rec);
     return pb::RESULT_OK;
   }
 
@@ -253,6 +323,7 @@ class TxApplier {
   StateTxn* txn_;
   const ChainRules& rules_;
   uint32_t index_ = 0;
+  std::optional<uint32_t> op_;  // the operation being applied, in a list
   uint64_t height_;
   uint64_t time_ms_;
 };
@@ -280,6 +351,7 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
   const uint64_t time_ms = block.header().timestamp_ms();
   const size_t n = static_cast<size_t>(block.txs_size());
   if (n > kBlockTxCountMax) return Status::InvalidArgument("block has too many transactions");
+
   CHIP_RETURN_IF_ERROR(CheckAtomicRanges(block));
   if (checked != nullptr && checked->size() != n) {
     return Status::InvalidArgument("prechecked list does not match the block");
@@ -291,6 +363,12 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
     for (const auto& tx : block.txs()) local.push_back(CheckTx(tx, rules.chain_id));
     checked = &local;
   }
+  // Operations that will run: a transaction that passed its stateless checks
+  // counts its list's length, or one.
+  size_t ops = 0;
+  for (const CheckedTx& tx : *checked)
+    ops += tx.code == pb::RESULT_OK ? OperationCount(tx.body) : 1;
+  if (ops > kBlockOperationsMax) return Status::InvalidArgument("block has too many operations");
 
   BlockOutcome out;
   out.changes = std::make_unique<StateTxn>(committed);
@@ -313,49 +391,52 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
   for (size_t i = 0; i < n; ++i) out.tx_hashes[i] = (*checked)[i].hash;
 
   out.touched.resize(n);
+  out.failed_op.assign(n, std::nullopt);
+  // The accounts whose history lists transaction i: the signer and the other
+  // side of each operation (for a settle or release, the reservation's payer).
   auto record = [&](StateTxn* txn, size_t i) {
     if (!IsRecorded(out.results[i])) return;
     const CheckedTx& tx = (*checked)[i];
     txn->PutTxLocation(tx.hash, TxLocation{height, static_cast<uint32_t>(i), out.results[i]});
     std::vector<PublicKey>& touched = out.touched[i];
     touched.push_back(tx.signer);
-    std::optional<Hash32> other;
-    switch (tx.body.kind_case()) {
-      case pb::TxBody::kTransfer:
-        other = ToHash32(tx.body.transfer().to());
-        break;
-      case pb::TxBody::kReserve:
-        other = ToHash32(tx.body.reserve().to());
-        break;
-      case pb::TxBody::kMint:
-        other = ToHash32(tx.body.mint().to());
-        break;
-      case pb::TxBody::kSettle:
-      case pb::TxBody::kRelease: {
-        const std::string& id =
-            tx.body.has_settle() ? tx.body.settle().reservation() : tx.body.release().reservation();
-        if (auto r = txn->GetReservation(*ToHash32(id))) other = r->payer;
-        break;
-      }
-      default:
-        break;
+    auto add_other = [&](const auto& op) {
+      std::optional<PublicKey> other = Counterparty(op, tx.signer, tx.hash, txn);
+      if (other && *other != tx.signer) touched.push_back(*other);
+    };
+    if (!IsMultiOp(tx.body)) {
+      add_other(tx.body);
+      return;
     }
-    if (other && *other != tx.signer) touched.push_back(*other);
+    for (const auto& op : tx.body.operations().ops()) add_other(op);
+    std::sort(touched.begin() + 1, touched.end());
+    touched.erase(std::unique(touched.begin() + 1, touched.end()), touched.end());
   };
   // Applies tx i into txn and stores its result; returns true when OK.
   auto apply_one = [&](StateTxn* txn, size_t i) {
     const CheckedTx& tx = (*checked)[i];
     if (tx.code != pb::RESULT_OK) {
       out.results[i] = tx.code;
+      out.failed_op[i] = tx.failed_op;
       return false;
     }
     if (txn->GetTxLocation(tx.hash)) {
       out.results[i] = pb::RESULT_ALREADY_APPLIED;
       return false;
     }
-    TxApplier applier(txn, rules, height, time_ms);
-    applier.set_index(static_cast<uint32_t>(i));
-    out.results[i] = applier.Apply(tx);
+    if (!IsMultiOp(tx.body)) {
+      TxApplier applier(txn, rules, height, time_ms);
+      applier.set_index(static_cast<uint32_t>(i));
+      out.results[i] = applier.Apply(tx);
+    } else {
+      // All or nothing: the operations run in a child scope kept only when
+      // every one succeeds; the transaction is recorded either way.
+      StateTxn ops_scope(txn);
+      TxApplier applier(&ops_scope, rules, height, time_ms);
+      applier.set_index(static_cast<uint32_t>(i));
+      out.results[i] = applier.ApplyList(tx, &out.failed_op[i]);
+      if (out.results[i] == pb::RESULT_OK) ops_scope.CommitTo(txn);
+    }
     record(txn, i);
     return out.results[i] == pb::RESULT_OK;
   };
@@ -374,6 +455,7 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
           // still decide between a stateless code and ATOMIC_BATCH_FAILED.
           const CheckedTx& tx = (*checked)[j];
           out.results[j] = tx.code != pb::RESULT_OK ? tx.code : pb::RESULT_ATOMIC_BATCH_FAILED;
+          if (tx.code != pb::RESULT_OK) out.failed_op[j] = tx.failed_op;
           continue;
         }
         all_ok = apply_one(&child, j);
@@ -398,6 +480,13 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
 
   CHIP_RETURN_IF_ERROR(committed->status());
   out.changes_hash = root->ChangesHash();
+  for (size_t i = 0; i < n; ++i) {
+    if (!out.failed_op[i]) continue;
+    pb::OperationFailure f;
+    f.set_tx(static_cast<uint32_t>(i));
+    f.set_op(*out.failed_op[i]);
+    out.failed_operations.push_back(f);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "chipledger/v1/types.pb.h"
@@ -18,6 +19,10 @@ struct BlockOutcome {
   std::vector<pb::ResultCode> results;  // one per transaction
   std::vector<Hash32> tx_hashes;        // one per transaction (zero if too large to hash)
   std::vector<Hash32> expired;          // reservations released before the transactions
+  // Per transaction, the operation of its list that decided its result, if
+  // one did; and the same as the block's failed_operations entries.
+  std::vector<std::optional<uint32_t>> failed_op;
+  std::vector<pb::OperationFailure> failed_operations;
   // Per transaction, the accounts whose history lists it (empty if not recorded).
   std::vector<std::vector<PublicKey>> touched;
   std::unique_ptr<StateTxn> changes;  // the block's state delta
@@ -43,5 +48,13 @@ bool IsRecorded(pb::ResultCode code);
 // failed atomic range. No member of a failed atomic range is recorded, since
 // its result was computed against state that was rolled back.
 std::vector<bool> RecordedMask(const pb::Block& block);
+
+// For a multi-operation body: the indexes of its operations that touch
+// `account` (all of them for the signer; otherwise those whose recipient,
+// provider or reservation counterparty it is, reservations read from
+// `reader`; `tx_hash` resolves in-list reservation references).
+// Empty for a single-operation body.
+std::vector<uint32_t> OperationsTouching(const pb::TxBody& body, const Hash32& tx_hash,
+                                         const PublicKey& account, StateReader* reader);
 
 }  // namespace chip

@@ -65,6 +65,15 @@ Hash32 ResultsHash(const pb::Block& block) {
   for (int code : block.results()) PutU32(&buf, static_cast<uint32_t>(code));
   PutU32(&buf, static_cast<uint32_t>(block.expired_reservations_size()));
   for (const auto& id : block.expired_reservations()) PutField32(&buf, id);
+  // Only a block with a failed multi-operation transaction appends its list,
+  // so every block without one keeps the hash it always had.
+  if (block.failed_operations_size() > 0) {
+    PutU32(&buf, static_cast<uint32_t>(block.failed_operations_size()));
+    for (const auto& f : block.failed_operations()) {
+      PutU32(&buf, f.tx());
+      PutU32(&buf, f.op());
+    }
+  }
   return Sha256(buf);
 }
 

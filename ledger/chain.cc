@@ -134,6 +134,7 @@ Result<PreparedBlock> Chain::Prepare(std::vector<pb::SignedTx> txs,
   }
   for (auto code : outcome->results) block.add_results(code);
   for (const auto& id : outcome->expired) block.add_expired_reservations(AsString(id));
+  for (const auto& f : outcome->failed_operations) *block.add_failed_operations() = f;
   h->set_tx_count(static_cast<uint32_t>(block.txs_size()));
   h->set_txs_hash(AsString(TxsHash(block)));
   h->set_results_hash(AsString(ResultsHash(block)));
@@ -196,6 +197,10 @@ Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* check
     if (HasUnknownFields(r))
       return Status::InvalidArgument(at + "unknown fields in an atomic range");
   }
+  for (const auto& f : block.failed_operations()) {
+    if (HasUnknownFields(f))
+      return Status::InvalidArgument(at + "unknown fields in a failed operation");
+  }
   if (h.tx_count() != static_cast<uint32_t>(block.txs_size())) {
     return Status::InvalidArgument(at + "tx_count does not match");
   }
@@ -217,6 +222,16 @@ Status Chain::Append(const pb::Block& block, const std::vector<CheckedTx>* check
       return Status::InvalidArgument(at + "result of transaction " + std::to_string(i) +
                                      " differs on re-execution");
     }
+  }
+  bool same_failures =
+      block.failed_operations_size() == static_cast<int>(outcome->failed_operations.size());
+  for (size_t i = 0; same_failures && i < outcome->failed_operations.size(); ++i) {
+    const auto& f = block.failed_operations(static_cast<int>(i));
+    same_failures = f.tx() == outcome->failed_operations[i].tx() &&
+                    f.op() == outcome->failed_operations[i].op();
+  }
+  if (!same_failures) {
+    return Status::InvalidArgument(at + "failed operations differ on re-execution");
   }
   if (block.expired_reservations_size() != static_cast<int>(outcome->expired.size())) {
     return Status::InvalidArgument(at + "expired reservations differ on re-execution");

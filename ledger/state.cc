@@ -58,6 +58,25 @@ std::optional<Supply> DecodeSupply(std::string_view v) {
   return s;
 }
 
+std::string EncodeObservationKey(const ObservationKey& k) {
+  std::string out;
+  PutU64(&out, k.height);
+  PutU32(&out, k.index);
+  if (k.op) PutU32(&out, *k.op);
+  return out;
+}
+
+std::optional<ObservationKey> DecodeObservationKey(std::string_view v) {
+  ObservationKey k;
+  if (!GetU64(&v, &k.height) || !GetU32(&v, &k.index)) return std::nullopt;
+  if (!v.empty()) {
+    uint32_t op = 0;
+    if (!GetU32(&v, &op) || !v.empty()) return std::nullopt;
+    k.op = op;
+  }
+  return k;
+}
+
 std::string EncodeObservation(const Observation& o) {
   std::string out;
   PutHash(&out, o.oracle);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "ledger/bytes.h"
@@ -60,6 +61,20 @@ struct Observation {
   uint64_t observed_at_ms = 0;
   std::string source;
 };
+
+// Where an observation was recorded: its transaction's block and index, and
+// for an operation of a list, the operation's index. Encoded as
+// height(8) || index(4), followed by op(4) for an operation of a list.
+struct ObservationKey {
+  uint64_t height = 0;
+  uint32_t index = 0;
+  std::optional<uint32_t> op;
+  bool operator<(const ObservationKey& o) const {
+    return std::tie(height, index, op) < std::tie(o.height, o.index, o.op);
+  }
+};
+std::string EncodeObservationKey(const ObservationKey& k);
+std::optional<ObservationKey> DecodeObservationKey(std::string_view v);
 
 // Where and how a transaction was applied.
 struct TxLocation {

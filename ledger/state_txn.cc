@@ -99,12 +99,7 @@ Hash32 StateTxn::ChangesHash() const {
   flush();
   for (const auto& [k, v] : txs_) PutChange(&buf, 't', AsView(k), EncodeTxLocation(v));
   flush();
-  for (const auto& [k, v] : observations_) {
-    std::string key;
-    PutU64(&key, k.first);
-    PutU32(&key, k.second);
-    PutChange(&buf, 'p', key, v);
-  }
+  for (const auto& [k, v] : observations_) PutChange(&buf, 'p', EncodeObservationKey(k), v);
   flush();
   return h.Finish();
 }

@@ -47,8 +47,8 @@ class StateTxn final : public StateReader {
   }
   void PutSupply(const Supply& s) { supply_ = s; }
   void PutTxLocation(const Hash32& tx_hash, const TxLocation& l) { txs_[tx_hash] = l; }
-  void PutObservation(uint64_t height, uint32_t index, const Observation& o) {
-    observations_[{height, index}] = EncodeObservation(o);
+  void PutObservation(const ObservationKey& key, const Observation& o) {
+    observations_[key] = EncodeObservation(o);
   }
 
   // Merges every staged write into the parent, which must be a StateTxn.
@@ -68,9 +68,7 @@ class StateTxn final : public StateReader {
   const std::map<PublicKey, uint64_t>& issuers() const { return issuers_; }
   const std::optional<Supply>& supply() const { return supply_; }
   const std::map<Hash32, TxLocation>& txs() const { return txs_; }
-  const std::map<std::pair<uint64_t, uint32_t>, std::string>& observations() const {
-    return observations_;
-  }
+  const std::map<ObservationKey, std::string>& observations() const { return observations_; }
 
  private:
   StateReader* parent_;
@@ -81,7 +79,7 @@ class StateTxn final : public StateReader {
   std::map<PublicKey, uint64_t> issuers_;
   std::optional<Supply> supply_;
   std::map<Hash32, TxLocation> txs_;
-  std::map<std::pair<uint64_t, uint32_t>, std::string> observations_;  // encoded
+  std::map<ObservationKey, std::string> observations_;  // encoded
 };
 
 }  // namespace chip

@@ -416,10 +416,7 @@ Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome, c
     CHIP_CHECK(next - log.first_leaf == c.txs().size());
   }
   for (const auto& [k, v] : c.observations()) {
-    std::string key;
-    PutU64(&key, k.first);
-    PutU32(&key, k.second);
-    check(batch.Put(observations_, key, v));
+    check(batch.Put(observations_, EncodeObservationKey(k), v));
   }
   for (const auto& node : log.nodes) {
     check(batch.Put(merkle_, MerkleKey(node.level, node.index), AsString(node.hash)));
@@ -534,12 +531,13 @@ Result<std::vector<StoredObservation>> Store::Observations(size_t limit) {
   std::vector<StoredObservation> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), observations_));
   for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
-    std::string_view k(it->key().data(), it->key().size());
     StoredObservation s;
+    auto k = DecodeObservationKey(std::string_view(it->key().data(), it->key().size()));
     auto o = DecodeObservation(std::string_view(it->value().data(), it->value().size()));
-    if (!GetU64(&k, &s.height) || !GetU32(&k, &s.index) || !k.empty() || !o) {
-      return Status::Corruption("observation record");
-    }
+    if (!k || !o) return Status::Corruption("observation record");
+    s.height = k->height;
+    s.index = k->index;
+    s.op = k->op;
     s.observation = std::move(*o);
     out.push_back(std::move(s));
   }

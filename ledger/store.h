@@ -9,7 +9,8 @@
 //   txs           tx_hash(32)                  -> TxLocation(16) || block_time_ms(8) ||
 //                                                 leaf_index(8) || SignedTx
 //   merkle        level(1) || index(8)         -> complete subtree hash(32) (merkle.h)
-//   observations  height(8) || index(4)        -> Observation (price observations)
+//   observations  height(8) || index(4) [|| op(4)] -> Observation (price
+//                 observations; op for an operation of a list)
 //   history       account(32) || height(8) || index(4) -> tx_hash(32)
 //   blocks        height(8)                    -> Block (protobuf)
 // One block is one synced WriteBatch: after a crash the store holds every
@@ -57,6 +58,7 @@ struct HistoryEntry {
 struct StoredObservation {
   uint64_t height = 0;
   uint32_t index = 0;
+  std::optional<uint32_t> op;  // set for an operation of a list
   Observation observation;
 };
 

@@ -57,67 +57,135 @@ bool HasUnknownFields(const google::protobuf::Message& msg) {
   return false;
 }
 
+Hash32 OperationReservationId(const Hash32& tx_hash, uint32_t op_index) {
+  std::string m = "chipledger/reservation/v1";
+  PutHash(&m, tx_hash);
+  PutU32(&m, op_index);
+  return Sha256(m);
+}
+
 namespace {
 
-// Field rules that depend only on the body. Returns RESULT_OK or the code.
-pb::ResultCode CheckBodyRules(const pb::TxBody& body, const PublicKey& signer) {
-  if (body.memo().size() > kMemoBytesMax) return pb::RESULT_MEMO_TOO_LONG;
-  std::string_view self = AsView(signer);
-  switch (body.kind_case()) {
-    case pb::TxBody::kTransfer: {
-      const auto& t = body.transfer();
-      if (t.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
-      if (t.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
-      if (t.to() == self) return pb::RESULT_SELF_TRANSFER;
-      return pb::RESULT_OK;
+// Field rules of one operation, a TxBody's single one or an Operation of a
+// list (the two messages have the same kinds under the same field numbers).
+// Returns RESULT_OK or the code.
+// `list` is the operation list `op` belongs to and `index` its position
+// there, or nullptr for a body's single operation.
+template <typename Op>
+pb::ResultCode CheckOperationRules(const Op& op, std::string_view self, const pb::Operations* list,
+                                   uint32_t index) {
+  // A settle or release names its reservation by id, or inside a list by the
+  // index of an earlier Reserve of the same list.
+  auto check_reference = [&](const std::string& reservation,
+                             const std::optional<uint32_t>& reserve_op) {
+    if (!reserve_op) {
+      return reservation.size() == kKeyBytes ? pb::RESULT_OK : pb::RESULT_BAD_ADDRESS;
     }
-    case pb::TxBody::kReserve: {
-      const auto& r = body.reserve();
-      if (r.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
-      if (r.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
-      if (r.to() == self) return pb::RESULT_SELF_TRANSFER;
-      if (r.timeout_ms() == 0 || r.timeout_ms() > kReserveTimeoutMsMax)
-        return pb::RESULT_BAD_TIMEOUT;
-      return pb::RESULT_OK;
+    if (list == nullptr || !reservation.empty() || *reserve_op >= index ||
+        !list->ops(static_cast<int>(*reserve_op)).has_reserve()) {
+      return pb::RESULT_BAD_OPERATION_REF;
     }
-    case pb::TxBody::kSettle: {
-      const auto& s = body.settle();
-      if (s.reservation().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
-      // A final settle of zero closes the reservation and refunds the payer.
-      if (s.amount_ucu() == 0 && !s.final()) return pb::RESULT_ZERO_AMOUNT;
-      return pb::RESULT_OK;
-    }
-    case pb::TxBody::kRelease:
-      if (body.release().reservation().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
-      return pb::RESULT_OK;
-    case pb::TxBody::kMint: {
-      const auto& m = body.mint();
-      if (m.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
-      if (m.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
-      return pb::RESULT_OK;
-    }
-    case pb::TxBody::kBurn:
-      if (body.burn().amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
-      return pb::RESULT_OK;
-    case pb::TxBody::kObservePrice: {
-      const auto& o = body.observe_price();
-      if (o.usd_micros_per_chip_hour() == 0) return pb::RESULT_ZERO_PRICE;
-      if (o.source().size() > kObservationSourceBytesMax) return pb::RESULT_SOURCE_TOO_LONG;
-      return pb::RESULT_OK;
-    }
-    case pb::TxBody::KIND_NOT_SET:
-      return pb::RESULT_MALFORMED;
+    return pb::RESULT_OK;
+  };
+  if (op.has_transfer()) {
+    const auto& t = op.transfer();
+    if (t.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+    if (t.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+    if (t.to() == self) return pb::RESULT_SELF_TRANSFER;
+    return pb::RESULT_OK;
   }
-  return pb::RESULT_MALFORMED;
+  if (op.has_reserve()) {
+    const auto& r = op.reserve();
+    if (r.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+    if (r.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+    if (r.to() == self) return pb::RESULT_SELF_TRANSFER;
+    if (r.timeout_ms() == 0 || r.timeout_ms() > kReserveTimeoutMsMax) return pb::RESULT_BAD_TIMEOUT;
+    return pb::RESULT_OK;
+  }
+  if (op.has_settle()) {
+    const auto& s = op.settle();
+    pb::ResultCode ref = check_reference(s.reservation(), ReserveOp(s));
+    if (ref != pb::RESULT_OK) return ref;
+    // A final settle of zero closes the reservation and refunds the payer.
+    if (s.amount_ucu() == 0 && !s.final()) return pb::RESULT_ZERO_AMOUNT;
+    return pb::RESULT_OK;
+  }
+  if (op.has_release()) return check_reference(op.release().reservation(), ReserveOp(op.release()));
+  if (op.has_mint()) {
+    const auto& m = op.mint();
+    if (m.to().size() != kKeyBytes) return pb::RESULT_BAD_ADDRESS;
+    if (m.amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+    return pb::RESULT_OK;
+  }
+  if (op.has_burn()) {
+    if (op.burn().amount_ucu() == 0) return pb::RESULT_ZERO_AMOUNT;
+    return pb::RESULT_OK;
+  }
+  if (op.has_observe_price()) {
+    const auto& o = op.observe_price();
+    if (o.usd_micros_per_chip_hour() == 0) return pb::RESULT_ZERO_PRICE;
+    if (o.source().size() > kObservationSourceBytesMax) return pb::RESULT_SOURCE_TOO_LONG;
+    return pb::RESULT_OK;
+  }
+  return pb::RESULT_MALFORMED;  // no kind
+}
+
+// Field rules that depend only on the body: sets out->code, and
+// out->failed_op when one operation of a list decided it.
+void CheckBodyRules(CheckedTx* out) {
+  const pb::TxBody& body = out->body;
+  if (body.memo().size() > kMemoBytesMax) {
+    out->code = pb::RESULT_MEMO_TOO_LONG;
+    return;
+  }
+  std::string_view self = AsView(out->signer);
+  if (!IsMultiOp(body)) {
+    out->code = CheckOperationRules(body, self, nullptr, 0);
+    return;
+  }
+  const auto& ops = body.operations().ops();
+  if (body.kind_case() != pb::TxBody::KIND_NOT_SET) {
+    out->code = pb::RESULT_OPERATIONS_WITH_KIND;
+    return;
+  }
+  if (ops.empty()) {
+    out->code = pb::RESULT_EMPTY_OPERATIONS;
+    return;
+  }
+  if (static_cast<size_t>(ops.size()) > kTxOperationsMax) {
+    out->code = pb::RESULT_TOO_MANY_OPERATIONS;
+    return;
+  }
+  for (int k = 0; k < ops.size(); ++k) {
+    pb::ResultCode code =
+        CheckOperationRules(ops.Get(k), self, &body.operations(), static_cast<uint32_t>(k));
+    if (code != pb::RESULT_OK) {
+      out->code = code;
+      out->failed_op = static_cast<uint32_t>(k);
+      return;
+    }
+  }
+  out->code = pb::RESULT_OK;
 }
 
 }  // namespace
 
 CheckedTx CheckTx(const pb::SignedTx& tx, const Hash32& chain_id) {
   CheckedTx out;
-  if (tx.ByteSizeLong() > kSignedTxBytesMax || tx.body().size() > kTxBodyBytesMax) {
+  if (tx.ByteSizeLong() > kMultiOpSignedTxBytesMax || tx.body().size() > kMultiOpTxBodyBytesMax) {
     out.code = pb::RESULT_TX_TOO_LARGE;
     return out;
+  }
+  // Over the single-operation limits only a body with an operation list may
+  // go on; any other is TX_TOO_LARGE before every other check, as it always
+  // was, so a block that held one re-executes to the same result.
+  bool parsed = false;
+  if (tx.ByteSizeLong() > kSignedTxBytesMax || tx.body().size() > kTxBodyBytesMax) {
+    parsed = out.body.ParseFromString(tx.body());
+    if (!parsed || !IsMultiOp(out.body)) {
+      out.code = pb::RESULT_TX_TOO_LARGE;
+      return out;
+    }
   }
   out.hash = TxHash(chain_id, tx.body());
   if (!tx.GetReflection()->GetUnknownFields(tx).empty()) {
@@ -133,23 +201,28 @@ CheckedTx CheckTx(const pb::SignedTx& tx, const Hash32& chain_id) {
     return out;
   }
   out.signer = *ToHash32(tx.signer());
-  if (!out.body.ParseFromString(tx.body())) {
+  if (!parsed && !out.body.ParseFromString(tx.body())) {
     out.code = pb::RESULT_MALFORMED;
     return out;
   }
   if (HasUnknownFields(out.body)) {
     out.code = pb::RESULT_UNKNOWN_FIELD;
+    // Name the operation that carries them, when one does.
+    const auto& ops = out.body.operations().ops();
+    for (int k = 0; k < ops.size(); ++k) {
+      if (HasUnknownFields(ops.Get(k))) {
+        out.failed_op = static_cast<uint32_t>(k);
+        break;
+      }
+    }
     return out;
   }
   if (out.body.account() != tx.signer()) {
     out.code = pb::RESULT_SIGNER_MISMATCH;
     return out;
   }
-  pb::ResultCode rule = CheckBodyRules(out.body, out.signer);
-  if (rule != pb::RESULT_OK) {
-    out.code = rule;
-    return out;
-  }
+  CheckBodyRules(&out);
+  if (out.code != pb::RESULT_OK) return out;
   // The signature is checked last: it is by far the most expensive step.
   if (!Verify(tx.signer(), TxSigningMessage(chain_id, tx.body()), tx.signature())) {
     out.code = pb::RESULT_BAD_SIGNATURE;
@@ -193,6 +266,14 @@ const char* ResultName(pb::ResultCode code) {
       return "ZERO_PRICE";
     case pb::RESULT_SOURCE_TOO_LONG:
       return "SOURCE_TOO_LONG";
+    case pb::RESULT_EMPTY_OPERATIONS:
+      return "EMPTY_OPERATIONS";
+    case pb::RESULT_TOO_MANY_OPERATIONS:
+      return "TOO_MANY_OPERATIONS";
+    case pb::RESULT_OPERATIONS_WITH_KIND:
+      return "OPERATIONS_WITH_KIND";
+    case pb::RESULT_BAD_OPERATION_REF:
+      return "BAD_OPERATION_REF";
     case pb::RESULT_NOT_ORACLE:
       return "NOT_ORACLE";
     case pb::RESULT_UNKNOWN_CHIP:

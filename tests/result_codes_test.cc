@@ -4,6 +4,7 @@
 #include <functional>
 #include <set>
 
+#include "ledger/limits.h"
 #include "test_util.h"
 
 using namespace chip;
@@ -186,6 +187,36 @@ std::vector<Row> Rows() {
        },
        /*atomic=*/true, /*check_index=*/0},
       {pb::RESULT_ALREADY_APPLIED, [](Setup& s) { return V{s.applied_tx}; }},
+      {pb::RESULT_EMPTY_OPERATIONS,
+       [](Setup& s) {
+         pb::TxBody b;
+         b.mutable_operations();
+         return V{s.f.Sign(s.f.alice, b)};
+       }},
+      {pb::RESULT_TOO_MANY_OPERATIONS,
+       [](Setup& s) {
+         pb::TxBody b;
+         for (size_t k = 0; k <= kTxOperationsMax; ++k) {
+           auto* t = b.mutable_operations()->add_ops()->mutable_transfer();
+           t->set_to(AsString(s.f.bob.Public()));
+           t->set_amount_ucu(1);
+         }
+         return V{s.f.Sign(s.f.alice, b)};
+       }},
+      {pb::RESULT_OPERATIONS_WITH_KIND,
+       [](Setup& s) {
+         pb::TxBody b = TransferBody(s.f.bob.Public(), 1);
+         b.mutable_operations()->add_ops()->mutable_burn()->set_amount_ucu(1);
+         return V{s.f.Sign(s.f.alice, b)};
+       }},
+      {pb::RESULT_BAD_OPERATION_REF,
+       [](Setup& s) {
+         pb::TxBody b;
+         auto* settle = b.mutable_operations()->add_ops()->mutable_settle();
+         settle->set_reserve_op(0);  // names itself, not an earlier Reserve
+         settle->set_amount_ucu(1);
+         return V{s.f.Sign(s.f.alice, b)};
+       }},
       {pb::RESULT_ZERO_PRICE,
        [](Setup& s) { return V{s.f.Observe(s.f.oracle, "h100-sxm", 0, 3'000)}; }},
       {pb::RESULT_SOURCE_TOO_LONG,

@@ -158,6 +158,7 @@ Result<std::shared_future<SubmitOutcome>> EtcdOrderer::Enqueue(std::vector<pb::S
   entry->txs = std::move(txs);
   entry->checked = std::move(checked);
   entry->atomic = atomic;
+  CHIP_RETURN_IF_ERROR(CountOperations(entry.get()));
   entry->arrived = Clock::now();
   std::shared_future<SubmitOutcome> future = entry->promise.get_future().share();
   const size_t n = entry->txs.size();

@@ -8,6 +8,7 @@
 
 #include "ledger/address.h"
 #include "ledger/check.h"
+#include "ledger/limits.h"
 #include "node/cluster/etcd_orderer.h"
 #include "node/cluster/internal.h"
 
@@ -38,12 +39,14 @@ bool EtcdOrderer::ProduceReady() {
 PendingEntries EtcdOrderer::TakeBlockEntries() {
   std::lock_guard<std::mutex> lock(mu_);
   PendingEntries take;
-  size_t txs = 0, bytes = 0;
+  size_t txs = 0, bytes = 0, ops = 0;
   // A block holds whole submissions; the first is taken even if it alone
   // passes the soft byte limit (Enqueue bounds it).
   while (!queue_.empty() && txs + queue_.front()->txs.size() <= config_.block_tx_max &&
+         ops + queue_.front()->ops <= kBlockOperationsMax &&
          (take.empty() || bytes + queue_.front()->bytes <= config_.cluster_block_bytes_max)) {
     txs += queue_.front()->txs.size();
+    ops += queue_.front()->ops;
     bytes += queue_.front()->bytes;
     take.push_back(std::move(queue_.front()));
     queue_.pop_front();

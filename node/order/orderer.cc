@@ -2,6 +2,7 @@
 
 #include "ledger/apply.h"
 #include "ledger/check.h"
+#include "ledger/limits.h"
 
 namespace chip::node {
 
@@ -22,20 +23,23 @@ pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const
   r.set_height(block.header().height());
   r.set_index(static_cast<uint32_t>(index));
   r.set_block_time_ms(block.header().timestamp_ms());
+  for (const auto& f : block.failed_operations()) {
+    if (f.tx() == index) r.set_failed_operation(f.op());
+  }
   if (!recorded && code != pb::RESULT_TX_TOO_LARGE) {
     // Not recorded by this block. If an earlier block recorded it (a retry,
     // possibly inside an atomic batch that failed only because of that),
     // answer with the original outcome, as for a duplicate caught before the
     // mempool.
     auto stored = store->GetTx(hash);
-    if (stored.ok() && stored->has_value()) r = FromStored(hash, **stored, true);
+    if (stored.ok() && stored->has_value()) r = FromStored(store, hash, **stored, true);
   }
   return r;
 }
 
 }  // namespace
 
-pb::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied) {
+pb::TxResult FromStored(Store* store, const Hash32& hash, const StoredTx& s, bool already_applied) {
   pb::TxResult r;
   r.set_tx_hash(AsString(hash));
   r.set_code(static_cast<pb::ResultCode>(s.location.code));
@@ -43,7 +47,32 @@ pb::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_appl
   r.set_index(s.location.index);
   r.set_block_time_ms(s.block_time_ms);
   r.set_already_applied(already_applied);
+  if (s.location.code != pb::RESULT_OK) {
+    // The failing operation of a recorded multi-operation transaction is
+    // kept in its block (failed_operations), not in the record.
+    pb::TxBody body;
+    if (body.ParseFromString(s.tx.body()) && IsMultiOp(body)) {
+      auto block = store->GetBlock(s.location.height);
+      if (block.ok() && block->has_value()) {
+        for (const auto& f : (*block)->failed_operations()) {
+          if (f.tx() == s.location.index) r.set_failed_operation(f.op());
+        }
+      }
+    }
+  }
   return r;
+}
+
+Status CountOperations(PendingEntry* entry) {
+  entry->ops = 0;
+  for (const CheckedTx& c : entry->checked) entry->ops += OperationCount(c.body);
+  if (entry->ops > kBlockOperationsMax) {
+    return Status::ResourceExhausted("a submission of " + std::to_string(entry->ops) +
+                                     " operations does not fit one block (at most " +
+                                     std::to_string(kBlockOperationsMax) +
+                                     "); submit smaller batches");
+  }
+  return Status::Ok();
 }
 
 BlockInput TakeBlockInput(PendingEntries* entries, bool move_checked) {

@@ -32,10 +32,16 @@ struct PendingEntry {
   std::vector<CheckedTx> checked;
   bool atomic = false;
   size_t bytes = 0;  // serialized size of txs
+  size_t ops = 0;    // operations of txs (OperationCount), for kBlockOperationsMax
   std::chrono::steady_clock::time_point arrived;
   std::promise<SubmitOutcome> promise;
 };
 using PendingEntries = std::vector<std::unique_ptr<PendingEntry>>;
+
+// Sets entry->ops from its checked bodies. A submission of more operations
+// than one block may hold (kBlockOperationsMax) is refused with
+// ResourceExhausted, since no block could carry it.
+Status CountOperations(PendingEntry* entry);
 
 // The inputs of one block, moved out of its entries (their txs are empty
 // afterwards; their checked results keep the hashes).
@@ -57,7 +63,10 @@ void AnswerCommitted(Store* store, Metrics* metrics, const chipledger::v1::Block
 void FailEntries(PendingEntries* entries, const Status& why);
 
 // The answer for a transaction recorded earlier, from its stored record.
-chipledger::v1::TxResult FromStored(const Hash32& hash, const StoredTx& s, bool already_applied);
+// For a failed multi-operation transaction it reads the block from `store`
+// for the failing operation's index.
+chipledger::v1::TxResult FromStored(Store* store, const Hash32& hash, const StoredTx& s,
+                                    bool already_applied);
 
 // gRPC metadata a cluster node sets on submissions it forwards.
 inline constexpr char kForwardedMetadataKey[] = "chip-forwarded-by";

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "ledger/check.h"
+#include "ledger/limits.h"
 
 namespace chip::node {
 
@@ -43,6 +44,7 @@ Result<std::shared_future<SubmitOutcome>> Sequencer::Enqueue(std::vector<pb::Sig
   entry->txs = std::move(txs);
   entry->checked = std::move(checked);
   entry->atomic = atomic;
+  CHIP_RETURN_IF_ERROR(CountOperations(entry.get()));
   entry->arrived = std::chrono::steady_clock::now();
   std::shared_future<SubmitOutcome> future = entry->promise.get_future().share();
   {
@@ -129,13 +131,17 @@ void Sequencer::Run() {
       auto deadline = queue_.front()->arrived + interval;
       work_cv_.wait_until(lock, deadline,
                           [&] { return queued_txs_ >= config_.block_tx_max || stopping_; });
-      size_t txs = 0;
-      while (!queue_.empty() && txs + queue_.front()->txs.size() <= config_.block_tx_max) {
+      size_t txs = 0, ops = 0;
+      while (!queue_.empty() && txs + queue_.front()->txs.size() <= config_.block_tx_max &&
+             ops + queue_.front()->ops <= kBlockOperationsMax) {
         txs += queue_.front()->txs.size();
+        ops += queue_.front()->ops;
         take.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      CHIP_CHECK(!take.empty());  // an entry never exceeds block_tx_max (ValidateConfig)
+      // An entry never exceeds block_tx_max (ValidateConfig) nor
+      // kBlockOperationsMax (CountOperations).
+      CHIP_CHECK(!take.empty());
       queued_txs_ -= txs;
       metrics_->mempool_depth.store(queued_txs_, std::memory_order_relaxed);
     }

@@ -288,12 +288,13 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
       pb::TxResult* r = resp->mutable_result();
       if (checked.code != pb::RESULT_TX_TOO_LARGE) r->set_tx_hash(AsString(checked.hash));
       r->set_code(checked.code);
+      if (checked.failed_op) r->set_failed_operation(*checked.failed_op);
       return grpc::Status::OK;
     }
     auto stored = ctx_->chain->store()->GetTx(checked.hash);
     if (!stored.ok()) return ToGrpc(stored.status());
     if (stored->has_value()) {
-      *resp->mutable_result() = FromStored(checked.hash, **stored, true);
+      *resp->mutable_result() = FromStored(ctx_->chain->store(), checked.hash, **stored, true);
       return grpc::Status::OK;
     }
     std::vector<pb::TxResult> results;
@@ -339,6 +340,7 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
       }
       if (checked[i].code != pb::RESULT_OK) {
         results[i].set_code(checked[i].code);
+        if (checked[i].failed_op) results[i].set_failed_operation(*checked[i].failed_op);
         ctx_->metrics->CountResult(checked[i].code);
         any_stateless_failure = true;
       }
@@ -360,7 +362,7 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
         auto stored = ctx_->chain->store()->GetTx(checked[i].hash);
         if (!stored.ok()) return ToGrpc(stored.status());
         if (stored->has_value()) {
-          results[i] = FromStored(checked[i].hash, **stored, true);
+          results[i] = FromStored(ctx_->chain->store(), checked[i].hash, **stored, true);
           continue;
         }
       }
@@ -391,7 +393,7 @@ grpc::Status LedgerService::GetTx(grpc::ServerContext*, const pb::GetTxRequest* 
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no transaction " + ToHex(*hash));
     }
     *resp->mutable_tx() = (*stored)->tx;
-    *resp->mutable_result() = FromStored(*hash, **stored, false);
+    *resp->mutable_result() = FromStored(ctx_->chain->store(), *hash, **stored, false);
     return grpc::Status::OK;
   });
 }
@@ -469,6 +471,10 @@ grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHist
       item->set_code(static_cast<pb::ResultCode>((*stored)->location.code));
       item->set_block_time_ms((*stored)->block_time_ms);
       *item->mutable_tx() = (*stored)->tx;
+      pb::TxBody body;
+      if (body.ParseFromString((*stored)->tx.body())) {
+        for (uint32_t op : OperationsTouching(body, e.tx_hash, *key, store)) item->add_operations(op);
+      }
     }
     if (entries->size() > *page) {
       const HistoryEntry& last = (*entries)[*page - 1];
