@@ -53,16 +53,20 @@ namespace {
 // exists in `reader`; its provider when the payer signed, inside a list);
 // none for a burn or a price observation.
 template <typename Op>
-std::optional<PublicKey> Counterparty(const Op& op, StateReader* reader) {
+std::optional<PublicKey> Counterparty(const Op& op, const PublicKey& signer, const Hash32& tx_hash,
+                                      StateReader* reader) {
   if (op.has_transfer()) return ToHash32(op.transfer().to());
   if (op.has_reserve()) return ToHash32(op.reserve().to());
   if (op.has_mint()) return ToHash32(op.mint().to());
   if (op.has_settle() || op.has_release()) {
-    const std::string& id =
-        op.has_settle() ? op.settle().reservation() : op.release().reservation();
-    auto key = ToHash32(id);
-    if (!key) return std::nullopt;
-    if (auto r = reader->GetReservation(*key)) return r->payer;
+    auto id = op.has_settle() ? ReservationOf(op.settle(), tx_hash)
+                              : ReservationOf(op.release(), tx_hash);
+    if (!id) return std::nullopt;
+    auto r = reader->GetReservation(*id);
+    if (!r) return std::nullopt;
+    // The side that did not sign: the payer for the provider's settle, the
+    // provider for a payer's settle inside a list.
+    return r->payer == signer ? r->provider : r->payer;
   }
   return std::nullopt;
 }

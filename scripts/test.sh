@@ -16,7 +16,9 @@ step() {  # step NAME COMMAND...: runs a step and reports its wall time
   "$@"
   echo "test: == $name passed in $(($(date +%s) - t0)) s"
 }
-run_suite() { (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900); }
+# Twice the cores: the suite waits on processes and sockets much of the time
+# (-j4 on 2 cores: 138 s against 165 s at -j2, same machine).
+run_suite() { (cd build && ctest --output-on-failure -j "$(($(nproc) * 2))" --timeout 900); }
 
 step install-deps bash scripts/install-deps.sh
 step check-format bash scripts/check-format.sh

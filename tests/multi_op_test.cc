@@ -58,13 +58,17 @@ TEST_CASE("a multi-operation body has the documented bytes and hash", "[ledger][
   AddTransfer(&b, key2.Public(), 2'000'000);
   pb::SignedTx tx = SignTx(key1, chain_id, b);
   CHECK(ToHex(tx.body()) ==
-        "0a20d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a1001a2015a0a2852"
-        "260a203d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c10c0843d0a2852"
-        "TBD");
-  CHECK(ToHex(AsView(TxHash(chain_id, tx.body()))) == "TBD");
-  CHECK(ToHex(tx.signature()) == "TBD");
-  // The id of a reservation made by operation 3 of that transaction.
-  CHECK(ToHex(AsView(OperationReservationId(TxHash(chain_id, tx.body()), 3))) == "TBD");
+        "0a20d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a1001a20154"
+        "0a2852260a203d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c10c0843d"
+        "0a2852260a203d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c1080897a");
+  CHECK(ToHex(AsView(TxHash(chain_id, tx.body()))) ==
+        "d00f8d9a5b48ccf6ac683e10049952f93cf6a9ab4b1d41e6a1a28c5e26b02bd0");
+  CHECK(ToHex(tx.signature()) ==
+        "3c1518326875a97ebfca0f19a98f30dcac732881038141234cd0433d2f5ab5d1"
+        "dc507ab50595c60b8a2f015b40325fb86e366f62e250e499a973d05620f9010a");
+  // The id of a reservation a Reserve at index 3 of that transaction would make.
+  CHECK(ToHex(AsView(OperationReservationId(TxHash(chain_id, tx.body()), 3))) ==
+        "b5cfe1135435e2c79b293412d0f013368d69d54c5881d90f22ea1a7fb90e4b8b");
   CheckedTx c = CheckTx(tx, chain_id);
   CHECK(c.code == pb::RESULT_OK);
   CHECK(OperationCount(c.body) == 2);
@@ -160,7 +164,7 @@ TEST_CASE("a body too large for one operation is accepted only as a list", "[led
   huge.set_memo(std::string(200, 'm'));
   for (int k = 0; k < 100; ++k) {
     auto* o = huge.mutable_operations()->add_ops()->mutable_observe_price();
-    o->set_chip(std::string(100, 'c'));
+    o->set_chip(std::string(150, 'c'));
     o->set_usd_micros_per_chip_hour(1);
   }
   pb::SignedTx huge_tx = f.Sign(f.oracle, huge);

@@ -62,7 +62,7 @@ TEST_CASE("seeded random workload keeps invariants and replays identically", "[l
   std::vector<pb::SignedTx> history;  // for replays
   std::vector<OpenRes> open;
   std::map<int, size_t> codes;
-  size_t total_txs = 0, expired_total = 0;
+  size_t total_txs = 0, expired_total = 0, failed_ops_total = 0, multi_ok = 0;
   uint64_t time_ms = 1'000'000;
 
   for (size_t height = 1; height <= kBlocks; ++height) {
@@ -76,9 +76,37 @@ TEST_CASE("seeded random workload keeps invariants and replays identically", "[l
       uint64_t amount = 1 + pick(pick(4) == 0 ? 2'000'000'000 : 20'000'000);
       pb::TxBody body;
       uint64_t op = pick(100);
-      if (op < 40) {
+      if (op < 33) {
         body.mutable_transfer()->set_to(AsString(keys[b].Public()));
         body.mutable_transfer()->set_amount_ucu(amount);
+        txs.push_back(sign(keys[a], body));
+      } else if (op < 40) {
+        // A multi-operation transaction: transfers, a reserve settled later in
+        // the same list by reference, burns; a large amount now and then
+        // makes one operation fail and the whole list roll back.
+        size_t n_ops = 2 + pick(11);
+        std::optional<uint32_t> reserve_at;
+        for (size_t k = 0; k < n_ops; ++k) {
+          auto* o = body.mutable_operations()->add_ops();
+          uint64_t kind = pick(10);
+          uint64_t op_amount = 1 + pick(pick(6) == 0 ? 2'000'000'000 : 5'000'000);
+          size_t to = pick(kAccounts);
+          if (to == a) to = (a + 1) % kAccounts;
+          if (kind < 6) {
+            o->mutable_transfer()->set_to(AsString(keys[to].Public()));
+            o->mutable_transfer()->set_amount_ucu(op_amount);
+          } else if (kind < 8 && !reserve_at) {
+            o->mutable_reserve()->set_to(AsString(keys[to].Public()));
+            o->mutable_reserve()->set_amount_ucu(op_amount);
+            o->mutable_reserve()->set_timeout_ms(500 + pick(20'000));
+            reserve_at = static_cast<uint32_t>(k);
+          } else if (kind < 9 && reserve_at) {
+            o->mutable_settle()->set_reserve_op(*reserve_at);
+            o->mutable_settle()->set_amount_ucu(pick(2'000'000));
+          } else {
+            o->mutable_burn()->set_amount_ucu(op_amount / 10 + 1);
+          }
+        }
         txs.push_back(sign(keys[a], body));
       } else if (op < 55) {
         body.mutable_reserve()->set_to(AsString(keys[b].Public()));
@@ -125,6 +153,13 @@ TEST_CASE("seeded random workload keeps invariants and replays identically", "[l
     REQUIRE(block.ok());
     REQUIRE(block->header().height() == height);
     for (int i = 0; i < block->results_size(); ++i) codes[block->results(i)]++;
+    failed_ops_total += static_cast<size_t>(block->failed_operations_size());
+    for (int i = 0; i < block->results_size(); ++i) {
+      if (block->results(i) == pb::RESULT_OK && block->txs(i).body().size() > 0) {
+        pb::TxBody parsed;
+        if (parsed.ParseFromString(block->txs(i).body()) && IsMultiOp(parsed)) ++multi_ok;
+      }
+    }
     total_txs += txs.size();
     expired_total += static_cast<size_t>(block->expired_reservations_size());
     for (size_t k = 0; k < reserve_slots.size(); ++k) {
@@ -153,6 +188,9 @@ TEST_CASE("seeded random workload keeps invariants and replays identically", "[l
     CHECK(codes[code] > 0);
   }
   CHECK(codes[pb::RESULT_OK] > total_txs / 3);
+  // Multi-operation transactions both applied and rolled back at an operation.
+  CHECK(multi_ok > 100);
+  CHECK(failed_ops_total > 100);
 
   // Replay every block into a fresh store through the follower path.
   auto replica = Chain::Create(dir.Sub("b"), g, StoreOptions{true, false});

@@ -473,7 +473,8 @@ grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHist
       *item->mutable_tx() = (*stored)->tx;
       pb::TxBody body;
       if (body.ParseFromString((*stored)->tx.body())) {
-        for (uint32_t op : OperationsTouching(body, e.tx_hash, *key, store)) item->add_operations(op);
+        for (uint32_t op : OperationsTouching(body, e.tx_hash, *key, store))
+          item->add_operations(op);
       }
     }
     if (entries->size() > *page) {

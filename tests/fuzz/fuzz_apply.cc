@@ -9,7 +9,8 @@
 // balance, near 2^63 or 2^64-1, raw), timeout, reservation (among those the
 // input created, or unknown), nonce, expiry and memo; replaying an earlier
 // transaction; corrupting one (signature, body, signer); signing raw body
-// bytes; or cutting a block (Chain::Produce) with fuzzer-chosen atomic
+// bytes; a multi-operation transaction of any kinds, with in-list
+// reservation references; or cutting a block (Chain::Produce) with fuzzer-chosen atomic
 // ranges and timestamp (including jumps past reservation expiries and to
 // near 2^64-1).
 //
@@ -18,7 +19,8 @@
 //   every account's held_as_payer / held_as_provider equals the sum over its
 //     open reservations, and no open reservation is past the block's time
 //   each transaction whose CheckTx failed has that stateless code as its
-//     result; every other result is a stateful code
+//     result; every other result is a stateful code; every failed_operations
+//     entry names a failed multi-operation transaction and one of its ops
 //   minted and burned changed by exactly the OK mints and burns
 //   every recorded transaction is stored at its (height, index, code)
 //   a follower chain from the same genesis Appends the block (re-execution
@@ -60,6 +62,7 @@ constexpr size_t kBlocksMax = 8;          // blocks produced from one input
 constexpr size_t kPendingTxMax = 32;      // transactions waiting for a block
 constexpr size_t kHistoryMax = 256;       // earlier transactions kept for replays
 constexpr size_t kReservationsMax = 256;  // reservation ids kept for settles and releases
+constexpr size_t kListOpsMax = 8;         // operations in one multi-operation transaction
 constexpr size_t kInputsPerChain = 128;   // inputs that share one pair of chains
 constexpr uint64_t kGenesisTimeMs = 1'000'000;
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
@@ -124,7 +127,7 @@ std::unique_ptr<Chain> FreshChain(const std::string& path) {
 }
 
 bool IsStateless(pb::ResultCode code) {
-  return code >= pb::RESULT_MALFORMED && code <= pb::RESULT_SOURCE_TOO_LONG;
+  return code >= pb::RESULT_MALFORMED && code <= pb::RESULT_BAD_OPERATION_REF;
 }
 
 // Whole-store checks beyond CheckInvariants (all small at this scale).
@@ -175,7 +178,7 @@ class Run {
 
   void Go() {
     for (size_t op = 0; op < kOpsMax && in_->remaining_bytes() > 0 && blocks_ < kBlocksMax; ++op) {
-      switch (in_->ConsumeIntegralInRange<int>(0, 12)) {
+      switch (in_->ConsumeIntegralInRange<int>(0, 13)) {
         case 0:
           Transfer();
           break;
@@ -212,6 +215,9 @@ class Run {
           break;
         case 12:
           MarkAtomic();
+          break;
+        case 13:
+          List();
           break;
       }
       if (pending_.size() >= kPendingTxMax) CutBlock();
@@ -378,6 +384,76 @@ class Run {
     Submit(key, std::move(b));
   }
 
+  // A multi-operation transaction of 0 to kListOpsMax operations of any
+  // kind (built as the single kinds are), with settles and releases that
+  // name an earlier Reserve of the list by index, now and then a bad index,
+  // and sometimes a single operation as well (OPERATIONS_WITH_KIND).
+  void List() {
+    const SecretKey& key = Signer();
+    pb::TxBody b;
+    b.mutable_operations();
+    const size_t n = in_->ConsumeIntegralInRange<size_t>(0, kListOpsMax);
+    std::vector<uint32_t> reserves;
+    for (size_t k = 0; k < n; ++k) {
+      pb::Operation* op = b.mutable_operations()->add_ops();
+      switch (in_->ConsumeIntegralInRange<int>(0, 7)) {
+        case 0:
+          op->mutable_transfer()->set_to(Dest());
+          op->mutable_transfer()->set_amount_ucu(Amount(key.Public()));
+          break;
+        case 1:
+          op->mutable_reserve()->set_to(Dest());
+          op->mutable_reserve()->set_amount_ucu(Amount(key.Public()));
+          op->mutable_reserve()->set_timeout_ms(Timeout());
+          reserves.push_back(static_cast<uint32_t>(k));
+          break;
+        case 2:
+        case 3: {
+          pb::Settle* st = k % 2 == 0 ? op->mutable_settle() : nullptr;
+          pb::Release* rel = st == nullptr ? op->mutable_release() : nullptr;
+          if (!reserves.empty() && in_->ConsumeBool()) {
+            uint32_t ref = reserves[in_->ConsumeIntegralInRange<size_t>(0, reserves.size() - 1)];
+            if (in_->ConsumeIntegralInRange<int>(0, 7) == 0) ref = static_cast<uint32_t>(k);
+            if (st) st->set_reserve_op(ref);
+            if (rel) rel->set_reserve_op(ref);
+          } else {
+            if (st) st->set_reservation(ReservationId());
+            if (rel) rel->set_reservation(ReservationId());
+          }
+          if (st) {
+            st->set_amount_ucu(Small());
+            st->set_final(in_->ConsumeBool());
+          }
+          break;
+        }
+        case 4:
+          op->mutable_mint()->set_to(Dest());
+          op->mutable_mint()->set_amount_ucu(Amount(key.Public()));
+          break;
+        case 5:
+          op->mutable_burn()->set_amount_ucu(Amount(key.Public()));
+          break;
+        case 6: {
+          auto* o = op->mutable_observe_price();
+          o->set_chip(in_->ConsumeBool() ? "h100-sxm" : "b200");
+          o->set_usd_micros_per_chip_hour(1 + Small());
+          o->set_observed_at_ms(time_ms_ + Small() - 1);
+          break;
+        }
+        default:
+          break;  // an operation with no kind: MALFORMED
+      }
+    }
+    if (in_->ConsumeIntegralInRange<int>(0, 15) == 0) b.mutable_burn()->set_amount_ucu(1);
+    Submit(key, std::move(b));
+    const pb::SignedTx& tx = pending_.back();
+    const Hash32 hash = TxHash(chain_->chain_id(), tx.body());
+    for (uint32_t k : reserves) {
+      Remember(&reservations_, &epoch_.reservations_seen, kReservationsMax,
+               OperationReservationId(hash, k));
+    }
+  }
+
   void Replay() {
     if (history_.empty()) return;
     Queue(history_[in_->ConsumeIntegralInRange<size_t>(0, history_.size() - 1)]);
@@ -495,11 +571,22 @@ class Run {
         const pb::TxBody& b = checked[i].body;
         if (b.has_mint()) minted += b.mint().amount_ucu();  // the supply did not overflow
         if (b.has_burn()) burned += b.burn().amount_ucu();
+        for (const auto& op : b.operations().ops()) {  // an OK list applied every operation
+          if (op.has_mint()) minted += op.mint().amount_ucu();
+          if (op.has_burn()) burned += op.burn().amount_ucu();
+        }
       }
       if (recorded[i]) {
         auto loc = chain_->store()->GetTxLocation(checked[i].hash);
         FUZZ_ASSERT(loc && loc->height == height && loc->index == i && loc->code == code, at);
       }
+    }
+    for (const auto& f : block->failed_operations()) {
+      FUZZ_ASSERT(f.tx() < txs.size(), "failed operation of no transaction");
+      const CheckedTx& c = checked[f.tx()];
+      FUZZ_ASSERT(block->results(static_cast<int>(f.tx())) != pb::RESULT_OK && IsMultiOp(c.body) &&
+                      f.op() < static_cast<uint32_t>(c.body.operations().ops_size()),
+                  "failed operation entry");
     }
     const Supply supply = chain_->store()->GetSupply();
     FUZZ_ASSERT(supply.minted_ucu - supply_before.minted_ucu == minted, "minted delta");

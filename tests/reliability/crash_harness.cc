@@ -1,8 +1,8 @@
 // Crash-consistency harness: drives a real chipd with concurrent signed
-// transfers, kills it with SIGKILL at seeded random moments, restarts it, and
-// after every cycle checks that
+// transfers (every fourth a multi-operation transaction of transfers), kills it with SIGKILL at
+// seeded random moments, restarts it, and after every cycle checks that
 //   - every transaction acknowledged to a client is in the ledger with the
-//     same result code, height and index;
+//     same result code, height, index and failing operation;
 //   - no transaction is recorded twice;
 // and at the end, with the node stopped, that
 //   - the supply invariant holds (CheckInvariants);
@@ -56,6 +56,7 @@ struct Ack {
   pb::ResultCode code;
   uint64_t height;
   uint32_t index;
+  int64_t failed_op;  // TxResult.failed_operation, -1 when absent
 };
 
 int Fail(const std::string& m) {
@@ -140,8 +141,21 @@ int main(int argc, char** argv) {
             if (a == b) b = (b + 1) % o.accounts;
             pb::TxBody body;
             body.set_nonce(++n);
-            body.mutable_transfer()->set_to(AsString(AccountKey(b).Public()));
-            body.mutable_transfer()->set_amount_ucu(1 + local() % 5'000'000);
+            if (k % 4 == 3) {
+              // A multi-operation transaction of 2 to 10 transfers; now and
+              // then one asks for more than any balance, so the whole list
+              // fails at that operation (INSUFFICIENT_FUNDS, recorded).
+              const int ops = 2 + static_cast<int>(local() % 9);
+              for (int j = 0; j < ops; ++j) {
+                int to = (a + 1 + j % (o.accounts - 1)) % o.accounts;
+                auto* t = body.mutable_operations()->add_ops()->mutable_transfer();
+                t->set_to(AsString(AccountKey(to).Public()));
+                t->set_amount_ucu(local() % 50 == 0 ? ~0ull : 1 + local() % 1'000'000);
+              }
+            } else {
+              body.mutable_transfer()->set_to(AsString(AccountKey(b).Public()));
+              body.mutable_transfer()->set_amount_ucu(1 + local() % 5'000'000);
+            }
             *req.add_txs() = SignTx(AccountKey(a), chain_id, body);
             hashes.push_back(TxHash(chain_id, req.txs(k).body()));
           }
@@ -158,7 +172,9 @@ int main(int argc, char** argv) {
           for (int k = 0; k < resp.results_size(); ++k) {
             const auto& r = resp.results(k);
             if (r.height() == 0) continue;  // not recorded (stateless failure)
-            acked[hashes[static_cast<size_t>(k)]] = Ack{r.code(), r.height(), r.index()};
+            acked[hashes[static_cast<size_t>(k)]] =
+                Ack{r.code(), r.height(), r.index(),
+                    r.has_failed_operation() ? static_cast<int64_t>(r.failed_operation()) : -1};
           }
         }
       });
@@ -185,8 +201,11 @@ int main(int argc, char** argv) {
       if (!s.ok())
         return Fail("acknowledged tx " + ToHex(hash) + " missing after kill " +
                     std::to_string(cycle));
+      const int64_t failed_op = resp.result().has_failed_operation()
+                                    ? static_cast<int64_t>(resp.result().failed_operation())
+                                    : -1;
       if (resp.result().code() != ack.code || resp.result().height() != ack.height ||
-          resp.result().index() != ack.index) {
+          resp.result().index() != ack.index || failed_op != ack.failed_op) {
         return Fail("acknowledged tx " + ToHex(hash) + " changed after kill " +
                     std::to_string(cycle));
       }
