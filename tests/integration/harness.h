@@ -44,32 +44,61 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// The environment `overrides` applied to this process's, as execve wants it.
+inline std::vector<std::string> ChildEnvironment(
+    const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (overrides.count(name) == 0) env.push_back(entry);
+  }
+  for (const auto& [k, v] : overrides) env.push_back(k + "=" + v);
+  return env;
+}
+
+inline std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 // Starts `path args...` with stdout/stderr to `log_path`, stdin from
 // /dev/null, in its own session (so it has no terminal to prompt on).
+// Everything is prepared before fork: the test process has many threads, and
+// a child that allocates or calls setenv before exec can deadlock on a lock
+// another thread held at the fork (it did, under ASan). Between fork and
+// exec the child makes only async-signal-safe calls.
 inline pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env, const std::string& log_path,
                    const std::string& err_path) {
-  pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  ::setsid();
-  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-  int in = ::open("/dev/null", O_RDONLY);
-  int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(in, 0);
-  ::dup2(out, 1);
-  ::dup2(err, 2);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(path.c_str()));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  ::execv(path.c_str(), argv.data());
-  ::_exit(127);
+  std::vector<std::string> arg_strings = {path};
+  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(env);
+  std::vector<char*> argv = CStrings(arg_strings), envp = CStrings(env_strings);
+  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t pid = (in >= 0 && out >= 0 && err >= 0) ? ::fork() : -1;
+  if (pid == 0) {
+    ::setsid();
+    ::dup2(in, 0);  // dup2 clears O_CLOEXEC on the copies
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  for (int fd : {in, out, err}) {
+    if (fd >= 0) ::close(fd);
+  }
+  return pid;
 }
 
 // Waits up to `timeout` for pid to exit; returns its exit code, or -1 (and
 // kills it) on timeout; a signal death returns 128 + signal.
 inline int WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  if (pid <= 0) return -1;  // never started (waitpid(-1) would reap any child)
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -28,6 +28,11 @@ Run ChipOnTerminal(const std::vector<std::string>& args,
   REQUIRE(::grantpt(master) == 0);
   REQUIRE(::unlockpt(master) == 0);
   const std::string slave_name = ::ptsname(master);
+  // Prepared before fork, like Spawn: the child only makes async-signal-safe calls.
+  std::vector<std::string> arg_strings = {CHIP_PATH};
+  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(env);
+  std::vector<char*> argv = CStrings(arg_strings), envp = CStrings(env_strings);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setsid();
@@ -37,11 +42,7 @@ Run ChipOnTerminal(const std::vector<std::string>& args,
     ::dup2(slave, 1);
     ::dup2(slave, 2);
     ::close(master);
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> argv = {const_cast<char*>(CHIP_PATH)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(CHIP_PATH, argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   bool typed = false;
