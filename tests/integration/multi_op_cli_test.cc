@@ -125,8 +125,17 @@ TEST_CASE("chip send --many splits a list of 130 into 2 transactions, each atomi
   CHECK(human.out.find("transaction 2 of 2 (lines 129-130, 2 transfers): OK") != std::string::npos);
   CHECK(MultiOpCliBalance(node, "bob") == 1'300'000);
 
-  json j = node.ChipJson({"send", "--many", csv, "--from", "alice"});
+  // --memo and --valid-for apply to every transaction of the list.
+  json j = node.ChipJson(
+      {"send", "--many", csv, "--from", "alice", "--memo", "payday", "--valid-for", "1h"});
   REQUIRE(j["transactions"].size() == 2);
+  json body0 = node.ChipJson({"tx", j["transactions"][0]["tx_hash"]})["body"];
+  json body1 = node.ChipJson({"tx", j["transactions"][1]["tx_hash"]})["body"];
+  CHECK(body0["memo"] == "payday");
+  CHECK(body1["memo"] == "payday");
+  CHECK(body0["valid_until_ms"].get<uint64_t>() > 0);
+  CHECK(body0["valid_until_ms"] == body1["valid_until_ms"]);
+  CHECK(body0["operations"].size() == 128);
   CHECK(j["operations"] == 130);
   CHECK(j["operations_per_transaction_max"] == 128);
   CHECK(j["transactions"][0]["operations"].size() == 128);
@@ -136,6 +145,11 @@ TEST_CASE("chip send --many splits a list of 130 into 2 transactions, each atomi
   CHECK(MultiOpCliBalance(node, "bob") == 2'600'000);
 
   // Signed offline: one hex line per transaction, each submitted on its own.
+  json signed_json = node.ChipJson({"send", "--many", csv, "--from", "alice", "--sign-only"});
+  REQUIRE(signed_json["transactions"].size() == 2);
+  CHECK(signed_json["transactions"][0]["operations"] == 128);
+  CHECK(signed_json["transactions"][1]["operations"] == 2);
+  CHECK(signed_json["transactions"][1]["tx_hex"].get<std::string>().size() > 64);
   Run signed_only = node.Chip({"send", "--many", csv, "--from", "alice", "--sign-only"});
   REQUIRE(signed_only.code == 0);
   std::vector<std::string> hexes;
