@@ -133,6 +133,7 @@ nlohmann::json TxResultJson(const pb::TxResult& r) {
     j["index"] = r.index();
     j["block_time_ms"] = r.block_time_ms();
   }
+  if (r.has_failed_operation()) j["failed_operation"] = r.failed_operation();
   return j;
 }
 
@@ -142,6 +143,10 @@ std::string DescribeResult(const pb::TxResult& r) {
     s = "OK";
   } else {
     s = std::string("rejected: ") + ResultName(r.code());
+    if (r.has_failed_operation()) {
+      s += " at operation " + std::to_string(r.failed_operation()) +
+           " (none of the transaction's operations applied)";
+    }
   }
   s += "  tx " + ToHex(r.tx_hash());
   if (r.height() != 0) {
@@ -151,15 +156,72 @@ std::string DescribeResult(const pb::TxResult& r) {
   return s;
 }
 
+namespace {
+
+std::string AddressText(const std::string& raw) {
+  auto k = ToHash32(raw);
+  return k ? EncodeAddress(*k) : std::string("(invalid)");
+}
+
+// The reservation a settle or release names: its id, or inside an operation
+// list the index of the Reserve that made it (reserve_op).
+template <typename M>
+void ReservationRefJson(const M& m, nlohmann::json* j) {
+  if (m.has_reserve_op()) {
+    (*j)["reserve_op"] = m.reserve_op();
+  } else {
+    (*j)["reservation"] = ToHex(m.reservation());
+  }
+}
+
+// The fields of one operation, for a TxBody's single operation and for an
+// Operation of a list alike: both carry the same messages under the same
+// names, so one template reads either.
+template <typename M>
+void OperationJson(const M& m, nlohmann::json* out) {
+  nlohmann::json& j = *out;
+  if (m.has_transfer()) {
+    j["kind"] = "transfer";
+    j["to"] = AddressText(m.transfer().to());
+    j["amount"] = AmountJson(m.transfer().amount_ucu());
+  } else if (m.has_reserve()) {
+    j["kind"] = "reserve";
+    j["to"] = AddressText(m.reserve().to());
+    j["amount"] = AmountJson(m.reserve().amount_ucu());
+    j["timeout_ms"] = m.reserve().timeout_ms();
+  } else if (m.has_settle()) {
+    j["kind"] = "settle";
+    ReservationRefJson(m.settle(), &j);
+    j["amount"] = AmountJson(m.settle().amount_ucu());
+    j["final"] = m.settle().final();
+  } else if (m.has_release()) {
+    j["kind"] = "release";
+    ReservationRefJson(m.release(), &j);
+  } else if (m.has_mint()) {
+    j["kind"] = "mint";
+    j["to"] = AddressText(m.mint().to());
+    j["amount"] = AmountJson(m.mint().amount_ucu());
+  } else if (m.has_burn()) {
+    j["kind"] = "burn";
+    j["amount"] = AmountJson(m.burn().amount_ucu());
+  } else if (m.has_observe_price()) {
+    j["kind"] = "observe_price";
+    j["chip"] = m.observe_price().chip();
+    j["usd_micros_per_chip_hour"] = m.observe_price().usd_micros_per_chip_hour();
+    j["observed_at_ms"] = m.observe_price().observed_at_ms();
+    j["source"] = m.observe_price().source();
+  } else {
+    j["kind"] = "none";
+  }
+}
+
+}  // namespace
+
 nlohmann::json BodyJson(const std::string& body_bytes) {
   pb::TxBody b;
   if (!b.ParseFromString(body_bytes)) return {{"kind", "unparseable"}};
   nlohmann::json j;
-  auto addr = [](const std::string& raw) {
-    auto k = ToHash32(raw);
-    return k ? EncodeAddress(*k) : std::string("(invalid)");
-  };
-  j["from"] = addr(b.account());
+  j["from"] = AddressText(b.account());
   j["nonce"] = b.nonce();
   if (b.valid_until_ms() != 0) j["valid_until_ms"] = b.valid_until_ms();
   if (!b.memo().empty()) {
@@ -167,48 +229,31 @@ nlohmann::json BodyJson(const std::string& body_bytes) {
     for (unsigned char c : b.memo()) printable = printable && c >= 0x20 && c < 0x7f;
     j["memo"] = printable ? b.memo() : "hex:" + ToHex(b.memo());
   }
-  switch (b.kind_case()) {
-    case pb::TxBody::kTransfer:
-      j["kind"] = "transfer";
-      j["to"] = addr(b.transfer().to());
-      j["amount"] = AmountJson(b.transfer().amount_ucu());
-      break;
-    case pb::TxBody::kReserve:
-      j["kind"] = "reserve";
-      j["to"] = addr(b.reserve().to());
-      j["amount"] = AmountJson(b.reserve().amount_ucu());
-      j["timeout_ms"] = b.reserve().timeout_ms();
-      break;
-    case pb::TxBody::kSettle:
-      j["kind"] = "settle";
-      j["reservation"] = ToHex(b.settle().reservation());
-      j["amount"] = AmountJson(b.settle().amount_ucu());
-      j["final"] = b.settle().final();
-      break;
-    case pb::TxBody::kRelease:
-      j["kind"] = "release";
-      j["reservation"] = ToHex(b.release().reservation());
-      break;
-    case pb::TxBody::kMint:
-      j["kind"] = "mint";
-      j["to"] = addr(b.mint().to());
-      j["amount"] = AmountJson(b.mint().amount_ucu());
-      break;
-    case pb::TxBody::kBurn:
-      j["kind"] = "burn";
-      j["amount"] = AmountJson(b.burn().amount_ucu());
-      break;
-    case pb::TxBody::kObservePrice:
-      j["kind"] = "observe_price";
-      j["chip"] = b.observe_price().chip();
-      j["usd_micros_per_chip_hour"] = b.observe_price().usd_micros_per_chip_hour();
-      j["observed_at_ms"] = b.observe_price().observed_at_ms();
-      j["source"] = b.observe_price().source();
-      break;
-    default:
-      j["kind"] = "none";
+  if (IsMultiOp(b)) {
+    // A body with both a list and a kind never verifies (OPERATIONS_WITH_KIND)
+    // and so is never recorded; the list is what such a body is shown as.
+    j["kind"] = "operations";
+    nlohmann::json ops = nlohmann::json::array();
+    for (int k = 0; k < b.operations().ops_size(); ++k) {
+      nlohmann::json op = {{"index", k}};
+      OperationJson(b.operations().ops(k), &op);
+      ops.push_back(std::move(op));
+    }
+    j["operations"] = std::move(ops);
+    return j;
   }
+  OperationJson(b, &j);
   return j;
+}
+
+void AddReservationIds(const pb::TxResult& r, nlohmann::json* body) {
+  if (r.code() != pb::RESULT_OK || !body->contains("operations")) return;
+  auto tx_hash = ToHash32(r.tx_hash());
+  if (!tx_hash) return;
+  for (auto& op : (*body)["operations"]) {
+    if (op.value("kind", "") != "reserve") continue;
+    op["reservation_id"] = ToHex(OperationReservationId(*tx_hash, op["index"].get<uint32_t>()));
+  }
 }
 
 }  // namespace chip::cli

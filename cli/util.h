@@ -53,10 +53,19 @@ std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt);
 
 // JSON helpers shared by commands.
 nlohmann::json AmountJson(uint64_t ucu);
+// "failed_operation" is present when an operation of a list decided the result.
 nlohmann::json TxResultJson(const chipledger::v1::TxResult& r);
-// One-line human description of a result.
+// One-line human description of a result ("rejected: CODE at operation N"
+// when an operation of a list decided it).
 std::string DescribeResult(const chipledger::v1::TxResult& r);
-// Decodes a body for display: kind and fields, addresses in text form.
+// Decodes a body for display: kind and fields, addresses in text form. A
+// multi-operation body has "kind": "operations" and an "operations" array,
+// each entry its "index" and the fields of that operation (a settle or
+// release made inside the list names "reserve_op" instead of "reservation").
 nlohmann::json BodyJson(const std::string& body_bytes);
+// For an OK multi-operation transaction `r`: adds to each Reserve of
+// `body` (BodyJson) the "reservation_id" it created
+// (OperationReservationId of the tx hash and the operation's index).
+void AddReservationIds(const chipledger::v1::TxResult& r, nlohmann::json* body);
 
 }  // namespace chip::cli

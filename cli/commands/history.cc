@@ -2,6 +2,7 @@
 // at a time (--cursor) or all of them (--all).
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <vector>
 
 #include "cli/commands/commands.h"
 #include "ledger/address.h"
@@ -39,20 +40,38 @@ int RunHistory(Session* s, const HistoryFlags& f) {
     if (!rpc.ok()) return s->Fail(s->client().Error(rpc));
     for (const auto& it : resp.items()) {
       json body = BodyJson(it.tx().body());
+      pb::TxResult result;
+      result.set_tx_hash(it.tx_hash());
+      result.set_code(it.code());
+      AddReservationIds(result, &body);
       json item = {{"tx_hash", ToHex(it.tx_hash())},
                    {"height", it.height()},
                    {"index", it.index()},
                    {"code", ResultName(it.code())},
                    {"block_time_ms", it.block_time_ms()},
                    {"body", body}};
+      // A multi-operation transaction is listed once; which of its
+      // operations touched this account is what tells a payee its line.
+      std::string ops_text;
+      if (body["kind"] == "operations") {
+        item["operations"] =
+            json(std::vector<uint32_t>(it.operations().begin(), it.operations().end()));
+        item["operation_count"] = body["operations"].size();
+        ops_text = "  ops ";
+        for (int k = 0; k < it.operations_size(); ++k) {
+          ops_text += (k == 0 ? "" : ",") + std::to_string(it.operations(k));
+        }
+        ops_text += " of " + std::to_string(body["operations"].size());
+      }
       items.push_back(item);
       std::string amount =
           body.contains("amount") ? body["amount"]["cu"].get<std::string>() + " CU" : "";
       std::string peer = body.contains("to") ? " to " + body["to"].get<std::string>() : "";
+      std::string kind = body["kind"].get<std::string>();
+      if (kind == "operations") kind = std::to_string(body["operations"].size()) + " operations";
       human += std::to_string(it.height()) + ":" + std::to_string(it.index()) + "  " +
-               FormatTimeMs(it.block_time_ms()) + "  " + body["kind"].get<std::string>() + " " +
-               amount + peer + "  " + ResultName(it.code()) + "  " +
-               ToHex(it.tx_hash()).substr(0, 16) + "\n";
+               FormatTimeMs(it.block_time_ms()) + "  " + kind + " " + amount + peer + "  " +
+               ResultName(it.code()) + "  " + ToHex(it.tx_hash()).substr(0, 16) + ops_text + "\n";
     }
     next = resp.next_cursor();
   } while (f.all && !next.empty());

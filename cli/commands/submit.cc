@@ -23,8 +23,13 @@ int RunSubmit(Session* s, const std::string& hex_or_file) {
     std::getline(in, hex);
   }
   while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
-  if (hex.size() > 2 * kSignedTxBytesMax)
-    return s->Fail(kExitUsage, "signed transaction too large");
+  // The largest a SignedTx may be (a multi-operation one): a smaller
+  // transaction that is still over its own limit is the node's to refuse,
+  // with its result code (TX_TOO_LARGE).
+  if (hex.size() > 2 * kMultiOpSignedTxBytesMax) {
+    return s->Fail(kExitUsage, "signed transaction too large: " + std::to_string(hex.size() / 2) +
+                                   " bytes, over " + std::to_string(kMultiOpSignedTxBytesMax));
+  }
   auto raw = FromHex(hex);
   pb::SubmitTxRequest req;
   if (!raw || !req.mutable_tx()->ParseFromString(*raw)) {

@@ -29,6 +29,7 @@ uint64_t NowMs() {
 std::string DescribeBody(const std::string& body) {
   json b = BodyJson(body);
   std::string s = b["kind"].get<std::string>();
+  if (s == "operations") return std::to_string(b["operations"].size()) + " operations";
   if (s == "reserve") s = "reserved";
   if (b.contains("amount")) s += " " + b["amount"]["cu"].get<std::string>() + " CU";
   if (b.contains("to")) s += " to " + b["to"].get<std::string>();
