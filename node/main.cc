@@ -114,7 +114,8 @@ struct Overrides {
   bool allow_remote = false, no_metrics = false;
   std::string tls_cert, tls_key, tls_client_ca;
   bool tls_require_client_cert = false, allow_plaintext_remote = false;
-  uint32_t block_interval_ms = 0, block_tx_max = 0, mempool_tx_max = 0;
+  std::optional<uint32_t> block_interval_ms;
+  uint32_t block_tx_max = 0, mempool_tx_max = 0;
   std::optional<uint32_t> disk_reserve_mb;
   std::string etcd, advertise, etcd_tls_ca, etcd_tls_cert, etcd_tls_key;
   uint32_t etcd_lease_ttl_s = 0, etcd_window_blocks = 0, cluster_block_bytes_max = 0;
@@ -157,8 +158,8 @@ struct Overrides {
     cmd->add_flag("--tls-require-client-cert", tls_require_client_cert,
                   "refuse clients without such a certificate (needs --tls-client-ca)");
     cmd->add_option("--block-interval-ms", block_interval_ms,
-                    "cut a block this long after its first tx")
-        ->check(CLI::Range(1, 60000));
+                    "0: group commit (cut a block when idle); N: cut N ms after its first tx")
+        ->check(CLI::Range(0, 60000));
     cmd->add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
     cmd->add_option("--log-file", log_file, "also log to this file");
   }
@@ -179,7 +180,7 @@ struct Overrides {
     if (!tls_key.empty()) c->tls_key_file = absolute(tls_key);
     if (!tls_client_ca.empty()) c->tls_client_ca_file = absolute(tls_client_ca);
     if (tls_require_client_cert) c->tls_require_client_cert = true;
-    if (block_interval_ms != 0) c->block_interval_ms = block_interval_ms;
+    if (block_interval_ms) c->block_interval_ms = *block_interval_ms;
     if (block_tx_max != 0) {
       c->block_tx_max = block_tx_max;
       c->submit_batch_tx_max = std::min(c->submit_batch_tx_max, block_tx_max);

@@ -193,8 +193,8 @@ Status ValidateConfig(const NodeConfig& c) {
         " is not loopback and metrics are plain HTTP: pass --allow-plaintext-remote (or "
         "allow_plaintext_remote = true) to accept that");
   }
-  if (c.block_interval_ms < 1 || c.block_interval_ms > 60'000) {
-    return Status::InvalidArgument("block_interval_ms must be 1..60000");
+  if (c.block_interval_ms > 60'000) {
+    return Status::InvalidArgument("block_interval_ms must be 0..60000");
   }
   if (c.block_tx_max < 1 || c.block_tx_max > 10'000) {
     return Status::InvalidArgument("block_tx_max must be 1..10000");
@@ -344,8 +344,9 @@ Result<std::string> DefaultConfigToml(const NodeConfig& c) {
     << "# tls_require_client_cert.\n"
     << str("tls_client_ca_file", c.tls_client_ca_file) << "\n"
     << "tls_require_client_cert = " << (c.tls_require_client_cert ? "true" : "false") << "\n"
-    << "# A block is cut block_interval_ms after its first transaction arrived,\n"
-    << "# or as soon as block_tx_max transactions wait.\n"
+    << "# 0: group commit, a block is cut as soon as the node is not writing one\n"
+    << "# (what arrives meanwhile forms the next). N: a block is cut N ms after\n"
+    << "# its first transaction arrived. Either way, at once when block_tx_max wait.\n"
     << "block_interval_ms = " << c.block_interval_ms << "\n"
     << "block_tx_max = " << c.block_tx_max << "\n"
     << "# Transactions waiting for a block; beyond it submissions get RESOURCE_EXHAUSTED.\n"

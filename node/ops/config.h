@@ -27,8 +27,8 @@ struct NodeConfig {
   std::string tls_key_file;   // its private key, unencrypted
   std::string tls_client_ca_file;
   bool tls_require_client_cert = false;
-  uint32_t block_interval_ms = 20;  // cut a block this long after its first tx
-  uint32_t block_tx_max = 5'000;    // or when this many txs wait
+  uint32_t block_interval_ms = 0;  // 0: group commit; N: cut N ms after the first tx
+  uint32_t block_tx_max = 5'000;   // or when this many txs wait
   uint32_t mempool_tx_max = 100'000;
   uint32_t request_bytes_max = 4 << 20;  // largest gRPC request accepted
   uint32_t submit_batch_tx_max = 1'000;

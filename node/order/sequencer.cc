@@ -126,11 +126,14 @@ void Sequencer::Run() {
       }
       work_cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping with nothing left to commit
-      // Wait for the block to fill or the oldest entry's interval to pass; a
-      // stop cuts the wait short but still commits what is queued.
-      auto deadline = queue_.front()->arrived + interval;
-      work_cv_.wait_until(lock, deadline,
-                          [&] { return queued_txs_ >= config_.block_tx_max || stopping_; });
+      // With an interval, wait for the block to fill or the oldest entry's
+      // interval to pass; a stop cuts the wait short but still commits what is
+      // queued. Without one (group commit) take what is there now.
+      if (interval.count() > 0) {
+        auto deadline = queue_.front()->arrived + interval;
+        work_cv_.wait_until(lock, deadline,
+                            [&] { return queued_txs_ >= config_.block_tx_max || stopping_; });
+      }
       size_t txs = 0, ops = 0;
       while (!queue_.empty() && txs + queue_.front()->txs.size() <= config_.block_tx_max &&
              ops + queue_.front()->ops <= kBlockOperationsMax) {

@@ -2,8 +2,13 @@
 // and the thread that cuts them into blocks, applies and commits them through
 // the Chain, and completes each waiting submitter with its result.
 //
-// A block is cut block_interval_ms after the oldest waiting entry arrived, or
-// at once when block_tx_max transactions wait. An entry (one submission) is
+// With block_interval_ms = 0 (the default) this is group commit: the thread
+// cuts a block as soon as it is not writing one, so a lone client waits for
+// one block write instead of a timer, and the entries that arrive while a
+// block is being applied and synced form the next block (its size follows the
+// load). With block_interval_ms = N a block is cut N ms after the oldest
+// waiting entry arrived. Either way it is cut at once when block_tx_max
+// transactions wait. An entry (one submission) is
 // never split across blocks, so an atomic batch is one AtomicRange.
 #pragma once
 

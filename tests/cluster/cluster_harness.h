@@ -86,20 +86,10 @@ class Cluster {
   // Starts (or restarts) node i and waits until it answers `chip status`.
   bool StartNode(size_t i) {
     Node& n = nodes_.at(i);
-    std::vector<std::string> args = {"start",
-                                     "--data-dir",
-                                     n.dir,
-                                     "--etcd",
-                                     etcd_.endpoints(),
-                                     "--listen",
-                                     address(i),
-                                     "--no-metrics",
-                                     "--block-interval-ms",
-                                     "5",
-                                     "--etcd-lease-ttl-s",
-                                     "2",
-                                     "--log-level",
-                                     "debug"};
+    std::vector<std::string> args = {"start",    "--data-dir",      n.dir,
+                                     "--etcd",   etcd_.endpoints(), "--listen",
+                                     address(i), "--no-metrics",    "--etcd-lease-ttl-s",
+                                     "2",        "--log-level",     "debug"};
     args.insert(args.end(), options_.node_flags.begin(), options_.node_flags.end());
     n.pid = itest::Spawn(CHIPD_PATH, args, {}, n.dir + ".out",
                          n.dir + ".log." + std::to_string(++n.starts));

@@ -144,11 +144,7 @@ class DevNode {
     std::vector<std::string> args = {"dev",      "--data-dir",       data_dir(),
                                      "--wallet", wallet(),           "--listen",
                                      address(),  "--metrics-listen", metrics_address()};
-    // Fast blocks keep the tests quick, unless a test sets its own interval.
-    if (std::find(extra.begin(), extra.end(), "--block-interval-ms") == extra.end()) {
-      args.push_back("--block-interval-ms");
-      args.push_back("5");
-    }
+    // No --block-interval-ms: the tests run the default, group commit.
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = Spawn(CHIPD_PATH, args, {}, dir_.Sub("chipd.out"), dir_.Sub("chipd.err"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

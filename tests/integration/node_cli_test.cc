@@ -234,3 +234,42 @@ TEST_CASE("chipd start reads back what chipd init wrote, UTF-8 paths included",
   CHECK(latin1.err.find("log_file is not valid UTF-8 (byte 0xe4 at offset") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.Sub("latin1")));
 }
+
+// Group commit (block_interval_ms = 0) is the default that init writes; a
+// block timer stays available, and a value above the maximum is refused both
+// on the command line and in config.toml, naming the key.
+TEST_CASE("block_interval_ms: 0 (group commit) by default, a timer on request, bounds checked",
+          "[integration][cli][config]") {
+  test::TempDir dir;
+  auto chipd = [&](const std::vector<std::string>& args) {
+    Run r;
+    pid_t pid = Spawn(CHIPD_PATH, args, {}, dir.Sub("chipd.out"), dir.Sub("chipd.err"));
+    r.code = WaitExit(pid, std::chrono::seconds(60));
+    r.out = ReadFile(dir.Sub("chipd.out"));
+    r.err = ReadFile(dir.Sub("chipd.err"));
+    return r;
+  };
+  REQUIRE(chipd({"init", "--data-dir", dir.Sub("default")}).code == 0);
+  CHECK(ReadFile(dir.Sub("default") + "/config.toml").find("\nblock_interval_ms = 0\n") !=
+        std::string::npos);
+  REQUIRE(chipd({"init", "--data-dir", dir.Sub("timer"), "--block-interval-ms", "7"}).code == 0);
+  CHECK(ReadFile(dir.Sub("timer") + "/config.toml").find("\nblock_interval_ms = 7\n") !=
+        std::string::npos);
+
+  Run flag = chipd({"init", "--data-dir", dir.Sub("flag"), "--block-interval-ms", "60001"});
+  CHECK(flag.code == 2);
+  CHECK(flag.err.find("--block-interval-ms: Value 60001 not in range 0 to 60000") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("flag")));
+
+  const std::string toml_path = dir.Sub("default") + "/config.toml";
+  std::string toml = ReadFile(toml_path);
+  toml.replace(toml.find("block_interval_ms = 0"), 21, "block_interval_ms = 60001");
+  {
+    std::ofstream out(toml_path, std::ios::trunc);
+    out << toml;
+  }
+  Run start = chipd({"start", "--data-dir", dir.Sub("default")});
+  CHECK(start.code == 1);
+  CHECK(start.err.find("block_interval_ms must be 0..60000") != std::string::npos);
+}
