@@ -20,10 +20,32 @@
 // final settle or a release, each step sent only after the previous one
 // committed.
 //
-// It reports committed transactions/s, latency percentiles, rejections by
-// result code, gRPC errors, and the node's CPU time and peak RSS when it can
-// read them (--node-pid, --metrics, or a loopback node found through
-// /proc). --verify then reads acknowledged transactions back with GetTx.
+// --ops N (docs/PROTOCOL.md, "Multi-operation transactions"): with N > 1
+// every transaction is one signed, atomic list of N operations; N = 1 sends
+// the single-operation bodies sent before --ops existed, byte for byte.
+//  - uniform, hot: N transfers from the signer, each to a destination drawn
+//    as the workload draws a single transfer's (under hot, each operation is
+//    among the hot accounts with --hot-percent probability on its own);
+//  - jobs: a job chain is N jobs of one payer at one provider, run as the
+//    same kJobSteps transactions a single job takes, each now a list of N:
+//    the payer's N reserves (reservation k of the list is
+//    OperationReservationId(tx_hash, k)), then kJobSettles transactions of N
+//    metered settles signed by the provider, each settling every one of the
+//    N reservations made earlier, then the provider's N closing operations
+//    (a final settle, or a release for every kJobReleaseEvery-th job). This
+//    is a scheduler reserving a batch of jobs at one provider and the
+//    provider metering the whole batch under one signature. Reserve and
+//    settle stay in separate transactions because a list signed by the payer
+//    could not close the reservations (a final settle or release needs the
+//    provider's signature), so a job's life still spans its steps.
+// --txs and --rate count transactions, not operations; the report gives
+// both (operations = transactions x N, since a list is all or nothing).
+//
+// It reports committed transactions/s and operations/s, latency percentiles,
+// rejections by result code, gRPC errors, and the node's CPU time and peak
+// RSS when it can read them (--node-pid, --metrics, or a loopback node found
+// through /proc). --verify then reads acknowledged transactions back with
+// GetTx.
 //
 // Benchmarks print figures; nothing here asserts a speed.
 #pragma once
@@ -41,6 +63,9 @@ namespace chip::cli {
 constexpr uint32_t kBenchAccountsMax = 1'000'000;
 // Pre-signed transactions are held in memory (about 400 bytes each).
 constexpr uint64_t kBenchTxsMax = 5'000'000;
+// Operations pre-signed in one run (transactions x --ops): a transaction of
+// 100 transfers is about 4 KB, so this bounds the signed window near 0.5 GB.
+constexpr uint64_t kBenchOpsMax = 10'000'000;
 constexpr uint32_t kBenchClientsMax = 256;
 constexpr uint32_t kBenchBatchMax = 1'000;  // the node's default submit_batch_tx_max
 constexpr uint32_t kBenchHotAccountsMax = 1'000;
@@ -49,9 +74,12 @@ constexpr uint64_t kBenchRateMax = 10'000'000;
 
 struct BenchOptions {
   uint32_t accounts = 1'000;
-  // Transactions to sign and send; 0 = 100,000, or with --duration enough
-  // for the duration at kBenchPresignRatePerSecond.
+  // Transactions (not operations) to sign and send; 0 = 100,000 (with
+  // --ops N > 1: 1,000,000 / N), or with --duration enough for the duration
+  // at the presign rate of run.cc.
   uint64_t txs = 0;
+  // Operations per transaction, 1..kTxOperationsMax (ledger/limits.h).
+  uint32_t ops = 1;
   std::string duration;  // e.g. "10s"; empty: run until every transaction is sent
   uint32_t clients = 8;
   uint32_t batch = 100;

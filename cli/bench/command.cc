@@ -3,6 +3,7 @@
 
 #include "cli/bench/bench.h"
 #include "cli/bench/run.h"
+#include "ledger/limits.h"
 
 namespace chip::cli {
 
@@ -12,8 +13,13 @@ CLI::App* AddBenchCommand(CLI::App* app, BenchOptions* o) {
   cmd->add_option("--accounts", o->accounts, "accounts to create and fund")
       ->check(CLI::Range(2u, kBenchAccountsMax));
   cmd->add_option("--txs", o->txs,
-                  "transactions to sign and send (default 100000; with --duration, the most "
-                  "sent)");
+                  "transactions (not operations) to sign and send (default 100000, with --ops N "
+                  "1000000/N; with --duration, the most sent)");
+  // Range checked in Validate, so that 0 and too many get the same message.
+  cmd->add_option("--ops", o->ops,
+                  "operations per transaction, 1.." + std::to_string(kTxOperationsMax) +
+                      " (default 1): uniform/hot send N transfers from one signer, jobs N jobs "
+                      "per step; not with --workload reads");
   cmd->add_option("--duration", o->duration, "run for this long, e.g. 10s");
   cmd->add_option("--clients", o->clients, "concurrent submitters")
       ->check(CLI::Range(1u, kBenchClientsMax));

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "chipledger/v1/types.pb.h"
 
@@ -12,7 +13,7 @@ namespace chip::cli::bench_internal {
 enum class Workload { kUniform, kHot, kJobs, kReads };
 
 // Compute jobs: reserve, kJobSettles metered settles, then a final settle or
-// (every kJobReleaseEvery-th job, jobs.cc) a release.
+// (every kJobReleaseEvery-th job, jobs.cc) a release: kJobSteps transactions.
 constexpr uint32_t kJobSettles = 3;
 constexpr uint32_t kJobSteps = kJobSettles + 2;
 
@@ -22,6 +23,8 @@ struct Ack {
   uint32_t index = 0;
   int32_t code = chipledger::v1::RESULT_UNSPECIFIED;  // UNSPECIFIED: no answer
   bool already_applied = false;
+  // A list refused because of one operation: that operation's index.
+  std::optional<uint32_t> failed_operation;
 };
 
 // The reads workload's three queries, sent in turn by each client.
@@ -35,11 +38,13 @@ struct TransferPlan {
   uint64_t amount_ucu;
 };
 
+// One chain of kJobSteps transactions: one job, or with --ops N the N jobs
+// that each step's list carries (bench.h). Which jobs end with a release is
+// decided by their index (jobs.cc).
 struct JobPlan {
   uint32_t payer;
   uint32_t provider;
-  uint64_t unit_ucu;  // each settle pays one unit; the reserve holds kJobSteps units
-  bool release;       // ends with a release instead of a final settle
+  uint64_t unit_ucu;  // each settle pays one unit; each reserve holds kJobSteps units
 };
 
 }  // namespace chip::cli::bench_internal

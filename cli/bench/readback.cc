@@ -22,7 +22,10 @@ constexpr uint32_t kVerifyThreadsMax = 8;
 }  // namespace
 
 // Reads acknowledged transactions back (all, or an even sample of
-// kVerifyAllMax) and compares code and position with what the node answered.
+// kVerifyAllMax) and compares code, position and failed operation with what
+// the node answered. The stored body must hash to the transaction's hash (so
+// a list is stored whole, every operation in order) and carry --ops
+// operations; the operations so read back are counted.
 json Bench::Verify(bool* ok) {
   std::vector<size_t> acked;
   uint64_t already_applied = 0;
@@ -38,7 +41,7 @@ json Bench::Verify(bool* ok) {
       check.push_back(acked[k * acked.size() / kVerifyAllMax]);
   }
   std::atomic<size_t> next{0};
-  std::atomic<uint64_t> missing{0}, mismatched{0}, errors{0};
+  std::atomic<uint64_t> missing{0}, mismatched{0}, errors{0}, operations{0};
   std::mutex mu;
   std::vector<std::string> examples;
   constexpr size_t kExamplesMax = 5;
@@ -61,12 +64,25 @@ json Bench::Verify(bool* ok) {
         problem = std::string("GetTx ") + GrpcCodeName(s.error_code());
       } else if (resp.result().code() != acks_[slot].code ||
                  resp.result().height() != acks_[slot].height ||
-                 resp.result().index() != acks_[slot].index) {
+                 resp.result().index() != acks_[slot].index ||
+                 resp.result().has_failed_operation() != acks_[slot].failed_operation.has_value() ||
+                 (resp.result().has_failed_operation() &&
+                  resp.result().failed_operation() != *acks_[slot].failed_operation)) {
         ++mismatched;
         problem = "recorded at " + std::to_string(resp.result().height()) + ":" +
                   std::to_string(resp.result().index()) + " " + ResultName(resp.result().code()) +
                   ", acknowledged at " + std::to_string(acks_[slot].height) + ":" +
                   std::to_string(acks_[slot].index);
+      } else if (TxHash(chain_id_, resp.tx().body()) != hashes_[slot]) {
+        ++mismatched;
+        problem = "stored body does not hash to its tx_hash";
+      } else if (pb::TxBody body; !body.ParseFromString(resp.tx().body()) ||
+                                  OperationCount(body) != o_.ops ||
+                                  IsMultiOp(body) != (o_.ops > 1)) {
+        ++mismatched;
+        problem = "stored body does not carry " + std::to_string(o_.ops) + " operations";
+      } else {
+        operations.fetch_add(OperationCount(body));
       }
       if (!problem.empty()) {
         std::lock_guard<std::mutex> lock(mu);
@@ -88,6 +104,8 @@ json Bench::Verify(bool* ok) {
               {"mismatched", mismatched.load()},
               {"errors", errors.load()},
               {"already_applied", already_applied},
+              // Operations in the bodies read back intact: checked x --ops.
+              {"operations", operations.load()},
               {"examples", examples},
               {"ok", *ok}};
 }

@@ -6,6 +6,7 @@
 #include "ledger/address.h"
 #include "ledger/amount.h"
 #include "ledger/genesis.h"
+#include "ledger/limits.h"
 #include "ledger/tx.h"
 #include "support/grpc_names.h"
 #include "wallet/keystore.h"
@@ -18,14 +19,27 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t kDefaultTxs = 100'000;
+// With --ops N > 1 and no --txs: this many operations' worth of
+// transactions, so a run of long lists takes about as long as one of single
+// operations instead of a hundred times longer.
+constexpr uint64_t kDefaultOps = 1'000'000;
 // With --duration and no --txs, enough transactions are signed for this rate
-// over the whole duration (the node's target is 40,000/s).
+// over the whole duration (the node's target is 40,000/s)...
 constexpr uint64_t kPresignRatePerSecond = 50'000;
+// ...or, with --ops N, for this many operations/s if that is fewer
+// transactions: above the 150,000 operations/s target with room, without
+// holding a hundred times more signed operations than a run can send.
+constexpr uint64_t kPresignOpsPerSecond = 400'000;
 constexpr size_t kFundingBatch = kBenchBatchMax;
 constexpr uint32_t kFundingThreadsMax = 4;
 // Each account gets what the workload spends plus this, so rounding in a
 // future workload cannot starve an account.
 constexpr uint64_t kFundingMarginUcu = 1'000;
+// A node refuses a request over its request_bytes_max (4 MiB by default,
+// node/ops/config.h) with RESOURCE_EXHAUSTED, which the window retries as a
+// full mempool and then counts as errors: long lists in large batches reach
+// it (128 transfers are about 5.7 KB), so the bench warns before the window.
+constexpr uint64_t kNodeRequestBytesDefault = 4u << 20;
 
 }  // namespace
 
@@ -61,6 +75,7 @@ int Bench::Run() {
   if (int c = Connect(); c != kExitOk) return c;
   Note("chip bench: " + o_.workload + ", " + WithCommas(o_.accounts) + " accounts, " +
        WithCommas(txs_) + " transactions" +
+       (o_.ops > 1 ? " of " + std::to_string(o_.ops) + " operations" : std::string()) +
        (duration_ms_ ? " (at most), " + o_.duration : std::string()) + ", " +
        std::to_string(o_.clients) + " clients, batch " + std::to_string(o_.batch) + ", node " +
        t_.node);
@@ -71,6 +86,15 @@ int Bench::Run() {
   if (int f = Fund(); f != kExitOk) return f;
   Note("signing " + WithCommas(txs_) + " transactions on " + std::to_string(threads_) + " threads");
   Sign();
+  if (!txs_signed_.empty()) {
+    const uint64_t request_bytes =
+        txs_signed_[0].ByteSizeLong() * std::min<uint64_t>(o_.batch, txs_);
+    if (request_bytes > kNodeRequestBytesDefault) {
+      Note("chip bench: a batch of " + std::to_string(o_.batch) + " is about " +
+           WithCommas(request_bytes >> 10) + " KiB, above a default node's request_bytes_max (" +
+           WithCommas(kNodeRequestBytesDefault >> 10) + " KiB): lower --batch if it is refused");
+    }
+  }
   if (workload_ != Workload::kReads) MeasureVerifyCeiling();
   Note("running");
   Window();
@@ -112,6 +136,16 @@ int Bench::Validate() {
     }
     if (o_.hot_percent > 100) return Fail(kExitUsage, "--hot-percent must be 0..100");
   }
+  if (o_.ops < 1 || o_.ops > kTxOperationsMax) {
+    return Fail(kExitUsage, "--ops must be 1.." + std::to_string(kTxOperationsMax) +
+                                " (operations per transaction; a list holds at most " +
+                                std::to_string(kTxOperationsMax) + ")");
+  }
+  if (workload_ == Workload::kReads && o_.ops > 1) {
+    return Fail(kExitUsage,
+                "--ops applies to the write workloads (uniform, hot, jobs); reads sends queries, "
+                "not transactions");
+  }
   if (!o_.duration.empty()) {
     auto ms = ParseDurationMs(o_.duration);
     if (!ms.ok()) return Fail(kExitUsage, "--duration: " + ms.status().message());
@@ -122,12 +156,17 @@ int Bench::Validate() {
   }
   txs_ = o_.txs;
   if (txs_ == 0) {
-    txs_ = duration_ms_ ? std::max<uint64_t>(1, *duration_ms_ * kPresignRatePerSecond / 1000)
-                        : kDefaultTxs;
-    txs_ = std::min(txs_, kBenchTxsMax);
+    const uint64_t rate = std::min(kPresignRatePerSecond, kPresignOpsPerSecond / o_.ops);
+    txs_ = duration_ms_ ? std::max<uint64_t>(1, *duration_ms_ * rate / 1000)
+                        : std::min(kDefaultTxs, kDefaultOps / o_.ops);
+    txs_ = std::min({txs_, kBenchTxsMax, kBenchOpsMax / o_.ops});
   }
   if (txs_ > kBenchTxsMax) {
     return Fail(kExitUsage, "--txs must be at most " + std::to_string(kBenchTxsMax));
+  }
+  if (txs_ * o_.ops > kBenchOpsMax) {
+    return Fail(kExitUsage, "--txs x --ops must be at most " + WithCommas(kBenchOpsMax) +
+                                " operations (all are signed in memory before the window)");
   }
   if (workload_ == Workload::kJobs) {
     txs_ = (txs_ + kJobSteps - 1) / kJobSteps * kJobSteps;  // whole jobs

@@ -1,6 +1,7 @@
 // The uniform and hot workloads: transfers of 1..kTransferUcuMax uCU between
 // random accounts; under hot, --hot-percent of them among the first
-// --hot-accounts accounts (the contention that collapses SQL ledgers).
+// --hot-accounts accounts (the contention that collapses SQL ledgers). With
+// --ops N each transaction is N transfers from one signer (bench.h).
 #include "cli/bench/rpc.h"
 #include "cli/bench/run.h"
 #include "ledger/tx.h"
@@ -16,28 +17,51 @@ constexpr uint64_t kTransferUcuMax = 100;  // transfers move 1..100 uCU
 }  // namespace
 
 void Bench::PlanTransfers(SplitMix64* rng) {
-  transfers_.resize(txs_);
+  const size_t ops = o_.ops;
+  transfers_.resize(txs_ * ops);
   const uint32_t hot = o_.hot_accounts;
-  for (auto& t : transfers_) {
-    std::pair<uint32_t, uint32_t> p;
-    if (workload_ == Workload::kHot && rng->Below(100) < o_.hot_percent) {
-      p = Pair(rng, hot);
-    } else {
-      p = Pair(rng, o_.accounts);
+  // Transfer k of a transaction is transfers_[tx * ops + k]. The first is
+  // drawn exactly as a single-operation transfer always was (so --ops 1 plans
+  // the same workload); the others keep its signer and draw a destination.
+  for (size_t i = 0; i < transfers_.size(); i += ops) {
+    const bool hot_first = workload_ == Workload::kHot && rng->Below(100) < o_.hot_percent;
+    auto p = Pair(rng, hot_first ? hot : o_.accounts);
+    const uint32_t from = p.first;
+    transfers_[i] = TransferPlan{from, p.second, 1 + rng->Below(kTransferUcuMax)};
+    for (size_t k = 1; k < ops; ++k) {
+      const bool hot_op = workload_ == Workload::kHot && rng->Below(100) < o_.hot_percent;
+      const uint32_t n = hot_op ? hot : o_.accounts;
+      // Any account of [0, n) but the signer: a signer outside the hot set
+      // may pay any hot account.
+      uint32_t to = from < n ? static_cast<uint32_t>((from + 1 + rng->Below(n - 1)) % n)
+                             : static_cast<uint32_t>(rng->Below(n));
+      transfers_[i + k] = TransferPlan{from, to, 1 + rng->Below(kTransferUcuMax)};
     }
-    t = TransferPlan{p.first, p.second, 1 + rng->Below(kTransferUcuMax)};
-    need_ucu_[t.from] += t.amount_ucu;
+    for (size_t k = 0; k < ops; ++k) need_ucu_[from] += transfers_[i + k].amount_ucu;
   }
 }
 
 void Bench::SignTransfers() {
+  const size_t ops = o_.ops;
   ParallelFor(txs_, threads_, [&](size_t i) {
-    const TransferPlan& p = transfers_[i];
+    const TransferPlan* p = &transfers_[i * ops];
     pb::TxBody body;
-    body.mutable_transfer()->set_to(AsString(publics_[p.to]));
-    body.mutable_transfer()->set_amount_ucu(p.amount_ucu);
-    Seal(i, keys_[p.from], std::move(body));
+    if (ops == 1) {
+      // The single-operation body, as before --ops: not a list of one.
+      body.mutable_transfer()->set_to(AsString(publics_[p->to]));
+      body.mutable_transfer()->set_amount_ucu(p->amount_ucu);
+    } else {
+      auto* list = body.mutable_operations();
+      for (size_t k = 0; k < ops; ++k) {
+        auto* t = list->add_ops()->mutable_transfer();
+        t->set_to(AsString(publics_[p[k].to]));
+        t->set_amount_ucu(p[k].amount_ucu);
+      }
+    }
+    Seal(i, keys_[p->from], std::move(body));
   });
+  // The plan is not needed once signed, and with long lists it is large.
+  std::vector<TransferPlan>().swap(transfers_);
 }
 
 // Uniform and hot workloads: each client takes the next B pre-signed

@@ -98,6 +98,7 @@ void Bench::Record(const pb::SubmitBatchRequest& req, const pb::SubmitBatchRespo
     a.height = r.height();
     a.index = r.index();
     a.already_applied = r.already_applied();
+    if (r.has_failed_operation()) a.failed_operation = r.failed_operation();
     if (r.code() == pb::RESULT_OK && !r.already_applied()) {
       ++ok;
     } else {
@@ -124,12 +125,15 @@ void Bench::Monitor() {
     }
     if (++tick % kSamplesPerProgressLine != 0 || o_.quiet) continue;
     uint64_t committed = live_.committed.load();
-    std::string line = "[" + std::to_string(tick / kSamplesPerProgressLine) + "s] sent " +
-                       WithCommas(live_.submitted.load()) + "  committed " + WithCommas(committed) +
-                       " (" + WithCommas(committed - last_committed) + "/s)  in flight " +
-                       WithCommas(live_.submitted.load() - live_.answered.load()) + "  rejected " +
-                       WithCommas(live_.rejected.load()) + "  errors " +
-                       WithCommas(live_.errors.load());
+    // Transactions; with --ops N also operations/s (N per transaction).
+    const std::string ops_rate =
+        o_.ops > 1 ? ", " + WithCommas((committed - last_committed) * o_.ops) + " ops/s" : "";
+    std::string line =
+        "[" + std::to_string(tick / kSamplesPerProgressLine) + "s] sent " +
+        WithCommas(live_.submitted.load()) + "  committed " + WithCommas(committed) + " (" +
+        WithCommas(committed - last_committed) + "/s" + ops_rate + ")  in flight " +
+        WithCommas(live_.submitted.load() - live_.answered.load()) + "  rejected " +
+        WithCommas(live_.rejected.load()) + "  errors " + WithCommas(live_.errors.load());
     if (sample.ok) {
       line += "  node " + Fixed(sample.cpu_seconds - cpu_last, 2) + " cores, " +
               WithCommas(sample.rss_bytes >> 20) + " MiB";
