@@ -13,7 +13,9 @@
 #   BENCH_HOT          hot accounts of the hot workload (default 8)
 #   BENCH_HOT_PERCENT  percent of hot-workload transfers among them (default 90)
 #   PG_CLIENTS         pgbench client counts (default "1 8 32")
-#   CHIP_CONFIGS       chip bench runs as clients:batch (default "1:1 8:100 32:100")
+#   PG_OPS             transfers per SQL transaction (default "1 100")
+#   CHIP_CONFIGS       chip bench runs as clients:batch[:ops], ops = operations per
+#                      signed transaction (default "1:1 8:100 32:100 8:10:100 16:10:100")
 #   CHIP_PRESIGN_RATE  transactions signed per second of a chip run (default 30000)
 #   CHIPD_FLAGS        extra flags for chipd dev, e.g. "--block-interval-ms 20" to
 #                      compare a block timer with group commit (the default)
@@ -35,7 +37,8 @@ accounts=${BENCH_ACCOUNTS:-10000}
 hot=${BENCH_HOT:-8}
 hot_pct=${BENCH_HOT_PERCENT:-90}
 pg_clients=${PG_CLIENTS:-"1 8 32"}
-chip_configs=${CHIP_CONFIGS:-"1:1 8:100 32:100"}
+pg_ops=${PG_OPS:-"1 100"}
+chip_configs=${CHIP_CONFIGS:-"1:1 8:100 32:100 8:10:100 16:10:100"}
 presign_rate=${CHIP_PRESIGN_RATE:-30000}
 nice=${BENCH_NICE:-0}
 build=${CHIP_BUILD_DIR:-$repo/build}
@@ -146,10 +149,51 @@ UPDATE accounts SET balance = balance + :dlo WHERE id = :lo;
 UPDATE accounts SET balance = balance - :dlo WHERE id = :hi;
 INSERT INTO transfers (src, dst, amount) VALUES (:a, :b, :amt);
 END;'
-printf '%s\n%s\n' "$pair_uniform" "$transfer" >"$tmp/uniform.sql"
-printf '%s\n%s\n' "$pair_hot" "$transfer" >"$tmp/hot.sql"
+printf '%s\n%s\n' "$pair_uniform" "$transfer" >"$tmp/uniform-1.sql"
+printf '%s\n%s\n' "$pair_hot" "$transfer" >"$tmp/hot-1.sql"
 
-# rows: workload system clients batch tps p50_ms p99_ms
+# K transfers in one SQL transaction, the counterpart of a K-operation chipd
+# transaction. The rows are locked first in id order (SELECT ... ORDER BY id
+# FOR UPDATE), so concurrent lists cannot deadlock whatever accounts they
+# share; then the debits and the credits are each one UPDATE of the rows'
+# summed deltas (an account may appear several times in a list), and the
+# transfers are inserted in blocks of 50 rows: pgbench allows at most 255
+# variables per statement. The balances are far above any list's debits, so
+# the CHECK never fires and no list fails.
+multi_script() {  # multi_script WORKLOAD K
+  local w=$1 k=$2 i ids="" debits="" credits="" rows="" sep=""
+  for ((i = 1; i <= k; i++)); do
+    if [[ $w == hot ]]; then pair=$pair_hot; else pair=$pair_uniform; fi
+    # The pair's variables a, d, b, r get the suffix _i.
+    echo "$pair" | sed -E -e "s/:(a|b|d|r)\b/:\1_$i/g" -e 's/^\\set (a|b|d|r) /\\set \1_'"$i"' /'
+    echo "\set amt_$i random(1, 100)"
+    ids+="$sep:a_$i, :b_$i"
+    debits+="$sep(:a_$i::int, :amt_$i::bigint)"
+    credits+="$sep(:b_$i::int, :amt_$i::bigint)"
+    sep=", "
+  done
+  echo "BEGIN;"
+  echo "SELECT 1 FROM accounts WHERE id IN ($ids) ORDER BY id FOR UPDATE;"
+  echo "UPDATE accounts a SET balance = a.balance - v.d FROM (SELECT id, sum(d) AS d FROM (VALUES $debits) t(id, d) GROUP BY id) v WHERE a.id = v.id;"
+  echo "UPDATE accounts a SET balance = a.balance + v.d FROM (SELECT id, sum(d) AS d FROM (VALUES $credits) t(id, d) GROUP BY id) v WHERE a.id = v.id;"
+  for ((i = 1; i <= k; i += 50)); do
+    rows="" sep=""
+    for ((j = i; j < i + 50 && j <= k; j++)); do
+      rows+="$sep(:a_$j, :b_$j, :amt_$j)"
+      sep=", "
+    done
+    echo "INSERT INTO transfers (src, dst, amount) VALUES $rows;"
+  done
+  echo "END;"
+}
+for w in $workloads; do
+  for k in $pg_ops; do
+    [[ $k =~ ^[0-9]+$ && $k -ge 1 && $k -le 1000 ]] || die "PG_OPS takes numbers 1..1000"
+    if [[ $k -gt 1 ]]; then multi_script "$w" "$k" >"$tmp/$w-$k.sql"; fi
+  done
+done
+
+# rows: workload system clients batch ops tps ops_per_s p50_ms p99_ms
 rows=$tmp/results/rows.tsv
 : >"$rows"
 ncpu=$(nproc)
@@ -167,17 +211,21 @@ percentiles() {
 }
 
 for w in $workloads; do
-  for c in $pg_clients; do
-    j=$((c < ncpu ? c : ncpu))
-    note "pgbench $w, $c clients, ${secs}s"
-    rm -f "$tmp/logs/pgbench_log".*
-    nice -n "$nice" "$pgbin/pgbench" -h "$tmp/sock" -U bench -n -M prepared -c "$c" -j "$j" -T "$secs" \
-      -f "$tmp/$w.sql" -D n="$accounts" -D hot="$hot" -D hot_pct="$hot_pct" \
-      -l --log-prefix="$tmp/logs/pgbench_log" bench >"$tmp/results/pgbench-$w-$c.txt" 2>&1 ||
-      die "pgbench failed: $(tail -5 "$tmp/results/pgbench-$w-$c.txt")"
-    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$tmp/results/pgbench-$w-$c.txt")
-    read -r p50 p99 < <(percentiles "$tmp/logs/pgbench_log".*)
-    printf '%s\tpostgres\t%s\t1\t%s\t%s\t%s\n' "$w" "$c" "${tps:-0}" "$p50" "$p99" >>"$rows"
+  for k in $pg_ops; do
+    for c in $pg_clients; do
+      j=$((c < ncpu ? c : ncpu))
+      note "pgbench $w, $c clients, $k transfers per transaction, ${secs}s"
+      rm -f "$tmp/logs/pgbench_log".*
+      out=$tmp/results/pgbench-$w-$c-$k.txt
+      nice -n "$nice" "$pgbin/pgbench" -h "$tmp/sock" -U bench -n -M prepared -c "$c" -j "$j" -T "$secs" \
+        -f "$tmp/$w-$k.sql" -D n="$accounts" -D hot="$hot" -D hot_pct="$hot_pct" \
+        -l --log-prefix="$tmp/logs/pgbench_log" bench >"$out" 2>&1 ||
+        die "pgbench failed: $(tail -5 "$out")"
+      tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out")
+      read -r p50 p99 < <(percentiles "$tmp/logs/pgbench_log".*)
+      printf '%s\tpostgres\t%s\t1\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$k" "${tps:-0}" \
+        "$(awk -v t="${tps:-0}" -v k="$k" 'BEGIN { printf "%.1f", t * k }')" "$p50" "$p99" >>"$rows"
+    done
   done
 done
 as_pg "$pgbin/pg_ctl" -D "$tmp/pg" -m fast -w stop >/dev/null
@@ -201,20 +249,25 @@ block_interval=$(sed -n 's/^block_interval_ms *= *\([0-9]*\).*/\1/p' "$tmp/chain
 field() { sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1" | head -1; }
 for w in $workloads; do
   for cfg in $chip_configs; do
-    c=${cfg%%:*}
-    b=${cfg##*:}
-    # Sign about what the run can send: CHIP_PRESIGN_RATE per second (a run
-    # that sends them all early says "exhausted" and is a lower bound). With
-    # group commit even a lone client sends more than 1,000 per second.
-    txs=$((secs * presign_rate))
-    note "chip bench $w, $c clients, batch $b, ${secs}s"
-    out=$tmp/results/chip-$w-$c-$b.json
+    IFS=: read -r c b k <<<"$cfg"
+    k=${k:-1}
+    [[ $c =~ ^[0-9]+$ && $b =~ ^[0-9]+$ && $k =~ ^[0-9]+$ ]] ||
+      die "CHIP_CONFIGS entries are clients:batch[:ops], got $cfg"
+    # Sign about what the run can send: CHIP_PRESIGN_RATE transactions per
+    # second, or 400,000 operations per second of lists (a run that sends them
+    # all early says "exhausted" and is a lower bound). With group commit even
+    # a lone client sends more than 1,000 per second.
+    if [[ $k -eq 1 ]]; then txs=$((secs * presign_rate)); else txs=$((secs * 400000 / k)); fi
+    note "chip bench $w, $c clients, batch $b, $k operations per transaction, ${secs}s"
+    name=chip-$w-$c-$b-$k
+    out=$tmp/results/$name.json
     nice -n "$nice" "$chip" --node "$addr" --wallet "$tmp/wallet" --json bench --workload "$w" \
-      --accounts "$accounts" --hot-accounts "$hot" --hot-percent "$hot_pct" \
+      --accounts "$accounts" --hot-accounts "$hot" --hot-percent "$hot_pct" --ops "$k" \
       --duration "${secs}s" --clients "$c" --batch "$b" --txs "$txs" --node-pid "$chipd_pid" \
-      >"$out" 2>"$tmp/logs/chip-$w-$c-$b.err" ||
-      die "chip bench failed: $(tail -5 "$tmp/logs/chip-$w-$c-$b.err")"
-    printf '%s\tchipledger\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$b" "$(field "$out" committed_per_second)" \
+      >"$out" 2>"$tmp/logs/$name.err" ||
+      die "chip bench failed: $(tail -5 "$tmp/logs/$name.err")"
+    printf '%s\tchipledger\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$b" "$k" \
+      "$(field "$out" committed_per_second)" "$(field "$out" committed_ops_per_second)" \
       "$(field "$out" p50)" "$(field "$out" p99)" >>"$rows"
     grep -q '"exhausted":true' "$out" && note "  ran out of pre-signed transactions: the figure is a lower bound"
     if ! grep -q '"errors_total":0' "$out" || ! grep -q '"rejected_total":0' "$out"; then
@@ -231,21 +284,29 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
     "| $accounts accounts, hot = $hot_pct% among $hot | ${secs}s per run" \
     "| $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
     "| chipd block_interval_ms ${block_interval:-0} (0 = group commit) | load average $load_start -> $load_end | nice $nice"
+  # Rows are compared within a workload and a number of operations (transfers)
+  # per transaction: ops/s against the best PostgreSQL ops/s of the same pair.
   awk -F'\t' '
-    { w[NR] = $1; sys[NR] = $2; c[NR] = $3; b[NR] = $4; tps[NR] = $5; p50[NR] = $6; p99[NR] = $7
-      if (!($1 in seen)) { seen[$1] = 1; order[++nw] = $1 }
-      if ($2 == "postgres" && $5 + 0 > best[$1]) best[$1] = $5 + 0
-      if ($2 == "chipledger" && $5 + 0 > bestc[$1]) bestc[$1] = $5 + 0 }
+    { w[NR] = $1; sys[NR] = $2; c[NR] = $3; b[NR] = $4; k[NR] = $5; tps[NR] = $6; ops[NR] = $7
+      p50[NR] = $8; p99[NR] = $9; key = $1 " " $5
+      if (!(key in seen)) { seen[key] = 1; order[++nk] = key }
+      if ($2 == "postgres" && $7 + 0 > best[key]) best[key] = $7 + 0
+      if ($2 == "chipledger" && $7 + 0 > bestc[key]) bestc[key] = $7 + 0 }
     END {
-      printf "%-8s %-11s %7s %6s %10s %9s %9s %8s\n", "workload", "system", "clients", "batch", "tx/s", "p50 ms", "p99 ms", "ratio"
+      printf "%-8s %-11s %7s %6s %5s %10s %10s %9s %9s %8s\n", "workload", "system", "clients", "batch", "ops", "tx/s", "ops/s", "p50 ms", "p99 ms", "ratio"
       for (i = 1; i <= NR; i++) {
-        r = (sys[i] == "chipledger" && best[w[i]] > 0) ? sprintf("%.2fx", tps[i] / best[w[i]]) : "-"
-        printf "%-8s %-11s %7d %6d %10.0f %9.1f %9.1f %8s\n", w[i], sys[i], c[i], b[i], tps[i], p50[i], p99[i], r
+        key = w[i] " " k[i]
+        r = (sys[i] == "chipledger" && best[key] > 0) ? sprintf("%.2fx", ops[i] / best[key]) : "-"
+        printf "%-8s %-11s %7d %6d %5d %10.0f %10.0f %9.1f %9.1f %8s\n", w[i], sys[i], c[i], b[i], k[i], tps[i], ops[i], p50[i], p99[i], r
       }
-      for (i = 1; i <= nw; i++)
-        if ((k = order[i]) in best) printf "best %-8s chipledger %.0f tx/s / postgres %.0f tx/s = %.2fx\n", k, bestc[k], best[k], (best[k] > 0 ? bestc[k] / best[k] : 0)
+      for (i = 1; i <= nk; i++) {
+        key = order[i]; split(key, part, " ")
+        if ((key in best) && (key in bestc))
+          printf "best %-8s %3d ops/tx: chipledger %.0f ops/s / postgres %.0f ops/s = %.2fx\n", part[1], part[2], bestc[key], best[key], (best[key] > 0 ? bestc[key] / best[key] : 0)
+      }
     }' "$rows"
-  echo "ratio: chipledger tx/s over the best durable PostgreSQL tx/s of the same workload"
+  echo "ops = transfers per transaction (one signed chipd transaction, one SQL transaction); ratio:"
+  echo "chipledger ops/s over the best durable PostgreSQL ops/s of the same workload and ops"
 } | tee "$table"
 
 if [[ -n ${BENCH_OUT:-} ]]; then
