@@ -13,6 +13,16 @@ uint64_t Ucu(const json& balance, const char* field) {
   return balance[field]["ucu"].get<uint64_t>();
 }
 
+// Runs chipd to its exit (init, or a start that fails), output in dir.
+Run RunChipd(const test::TempDir& dir, const std::vector<std::string>& args) {
+  Run r;
+  pid_t pid = Spawn(CHIPD_PATH, args, {}, dir.Sub("chipd.out"), dir.Sub("chipd.err"));
+  r.code = WaitExit(pid, std::chrono::seconds(60));
+  r.out = ReadFile(dir.Sub("chipd.out"));
+  r.err = ReadFile(dir.Sub("chipd.err"));
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("a new user moves compute credits with chip against chipd dev", "[integration][cli]") {
@@ -188,14 +198,7 @@ TEST_CASE("chipd start reads back what chipd init wrote, UTF-8 paths included",
   const std::string log_file = data_dir + "/log \"\xc3\xa4\" \\ \x01\t\xf0\x9f\x98\x80.log";
   const std::string listen = "127.0.0.1:" + std::to_string(FreePort());
   const std::string metrics = "127.0.0.1:" + std::to_string(FreePort());
-  auto chipd = [&](const std::vector<std::string>& args) {
-    Run r;
-    pid_t pid = Spawn(CHIPD_PATH, args, {}, dir.Sub("chipd.out"), dir.Sub("chipd.err"));
-    r.code = WaitExit(pid, std::chrono::seconds(60));
-    r.out = ReadFile(dir.Sub("chipd.out"));
-    r.err = ReadFile(dir.Sub("chipd.err"));
-    return r;
-  };
+  auto chipd = [&](const std::vector<std::string>& args) { return RunChipd(dir, args); };
 
   Run init = chipd({"init", "--data-dir", data_dir, "--listen", listen, "--metrics-listen", metrics,
                     "--log-file", log_file});
@@ -241,14 +244,7 @@ TEST_CASE("chipd start reads back what chipd init wrote, UTF-8 paths included",
 TEST_CASE("block_interval_ms: 0 (group commit) by default, a timer on request, bounds checked",
           "[integration][cli][config]") {
   test::TempDir dir;
-  auto chipd = [&](const std::vector<std::string>& args) {
-    Run r;
-    pid_t pid = Spawn(CHIPD_PATH, args, {}, dir.Sub("chipd.out"), dir.Sub("chipd.err"));
-    r.code = WaitExit(pid, std::chrono::seconds(60));
-    r.out = ReadFile(dir.Sub("chipd.out"));
-    r.err = ReadFile(dir.Sub("chipd.err"));
-    return r;
-  };
+  auto chipd = [&](const std::vector<std::string>& args) { return RunChipd(dir, args); };
   REQUIRE(chipd({"init", "--data-dir", dir.Sub("default")}).code == 0);
   CHECK(ReadFile(dir.Sub("default") + "/config.toml").find("\nblock_interval_ms = 0\n") !=
         std::string::npos);
