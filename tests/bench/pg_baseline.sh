@@ -161,9 +161,9 @@ printf '%s\n%s\n' "$pair_hot" "$transfer" >"$tmp/hot-1.sql"
 # variables per statement. The balances are far above any list's debits, so
 # the CHECK never fires and no list fails.
 multi_script() {  # multi_script WORKLOAD K
-  local w=$1 k=$2 i ids="" debits="" credits="" rows="" sep=""
+  local w=$1 k=$2 i ids="" debits="" credits="" rows="" sep="" pair=$pair_uniform
+  if [[ $w == hot ]]; then pair=$pair_hot; fi
   for ((i = 1; i <= k; i++)); do
-    if [[ $w == hot ]]; then pair=$pair_hot; else pair=$pair_uniform; fi
     # The pair's variables a, d, b, r get the suffix _i.
     echo "$pair" | sed -E -e "s/:(a|b|d|r)\b/:\1_$i/g" -e 's/^\\set (a|b|d|r) /\\set \1_'"$i"' /'
     echo "\set amt_$i random(1, 100)"
