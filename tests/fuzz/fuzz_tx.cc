@@ -9,10 +9,12 @@
 //  3. when it parses as a TxBody, re-signed with SignTx by the fixed key.
 // Properties: CheckTx never crashes and is deterministic; its hash is the
 // TxHash of the body whenever the body is within size; every code it returns
-// has a name; an OK transaction has a kind, a signer equal to the body's
-// account and fields within the rules, survives an envelope round trip, and
-// fails with BAD_SIGNATURE under another chain id or with one signature bit
-// flipped. A transaction that SignTx signed never fails on its envelope.
+// is a stateless one with a name, and names a failed operation only for an
+// operation list; an OK transaction has a kind or a list of 1 to
+// kTxOperationsMax operations, a signer equal to the body's account and
+// fields within the rules (in-list references to earlier Reserves), survives an envelope round
+// trip, and fails with BAD_SIGNATURE under another chain id or with one signature bit flipped. A
+// transaction that SignTx signed never fails on its envelope.
 #include <cstdint>
 #include <string>
 
@@ -29,50 +31,88 @@ std::string Describe(const CheckedTx& c) {
 
 bool IsStatelessCode(pb::ResultCode code) {
   return code == pb::RESULT_OK ||
-         (code >= pb::RESULT_MALFORMED && code <= pb::RESULT_SOURCE_TOO_LONG);
+         (code >= pb::RESULT_MALFORMED && code <= pb::RESULT_BAD_OPERATION_REF);
 }
 
-// The field rules of an OK transaction, restated independently of tx.cc.
+// The reference rule of a settle or release, restated: by id (32 bytes), or
+// inside a list by the index of an earlier Reserve of it, with no id.
+template <typename M>
+void CheckReference(const M& m, const pb::Operations* list, int index, const std::string& what) {
+  if (!m.has_reserve_op()) {
+    FUZZ_ASSERT(m.reservation().size() == kKeyBytes, what);
+    return;
+  }
+  FUZZ_ASSERT(list != nullptr, what);
+  FUZZ_ASSERT(m.reservation().empty(), what);
+  FUZZ_ASSERT(static_cast<int64_t>(m.reserve_op()) < index, what);
+  FUZZ_ASSERT(list->ops(static_cast<int>(m.reserve_op())).has_reserve(), what);
+}
+
+// The field rules of one OK operation (a body's single one, or an Operation
+// of a list: the same kinds under the same field numbers), restated
+// independently of tx.cc.
+template <typename Op>
+void CheckOkOperation(const Op& op, const std::string& self, const pb::Operations* list, int index,
+                      const std::string& what) {
+  if (op.has_transfer()) {
+    FUZZ_ASSERT(op.transfer().to().size() == kKeyBytes, what);
+    FUZZ_ASSERT(op.transfer().amount_ucu() > 0, what);
+    FUZZ_ASSERT(op.transfer().to() != self, what);
+  } else if (op.has_reserve()) {
+    FUZZ_ASSERT(op.reserve().to().size() == kKeyBytes, what);
+    FUZZ_ASSERT(op.reserve().amount_ucu() > 0, what);
+    FUZZ_ASSERT(op.reserve().to() != self, what);
+    FUZZ_ASSERT(op.reserve().timeout_ms() > 0, what);
+    FUZZ_ASSERT(op.reserve().timeout_ms() <= kReserveTimeoutMsMax, what);
+  } else if (op.has_settle()) {
+    CheckReference(op.settle(), list, index, what);
+    FUZZ_ASSERT(op.settle().amount_ucu() > 0 || op.settle().final(), what);
+  } else if (op.has_release()) {
+    CheckReference(op.release(), list, index, what);
+  } else if (op.has_mint()) {
+    FUZZ_ASSERT(op.mint().to().size() == kKeyBytes, what);
+    FUZZ_ASSERT(op.mint().amount_ucu() > 0, what);
+  } else if (op.has_burn()) {
+    FUZZ_ASSERT(op.burn().amount_ucu() > 0, what);
+  } else if (op.has_observe_price()) {
+    FUZZ_ASSERT(op.observe_price().usd_micros_per_chip_hour() > 0, what);
+    FUZZ_ASSERT(op.observe_price().source().size() <= kObservationSourceBytesMax, what);
+  } else {
+    FUZZ_ASSERT(false && "OK operation without a kind", what);
+  }
+}
+
+// The field rules of an OK transaction.
 void CheckOkBody(const pb::SignedTx& tx, const CheckedTx& c) {
   const pb::TxBody& b = c.body;
   FUZZ_ASSERT(AsString(c.signer) == tx.signer(), Describe(c));
   FUZZ_ASSERT(b.account() == tx.signer(), Describe(c));
   FUZZ_ASSERT(b.memo().size() <= kMemoBytesMax, Describe(c));
+  FUZZ_ASSERT(!c.failed_op, Describe(c));
   const std::string self = tx.signer();
-  switch (b.kind_case()) {
-    case pb::TxBody::kTransfer:
-      FUZZ_ASSERT(b.transfer().to().size() == kKeyBytes, Describe(c));
-      FUZZ_ASSERT(b.transfer().amount_ucu() > 0, Describe(c));
-      FUZZ_ASSERT(b.transfer().to() != self, Describe(c));
-      break;
-    case pb::TxBody::kReserve:
-      FUZZ_ASSERT(b.reserve().to().size() == kKeyBytes, Describe(c));
-      FUZZ_ASSERT(b.reserve().amount_ucu() > 0, Describe(c));
-      FUZZ_ASSERT(b.reserve().to() != self, Describe(c));
-      FUZZ_ASSERT(b.reserve().timeout_ms() > 0, Describe(c));
-      FUZZ_ASSERT(b.reserve().timeout_ms() <= kReserveTimeoutMsMax, Describe(c));
-      break;
-    case pb::TxBody::kSettle:
-      FUZZ_ASSERT(b.settle().reservation().size() == kKeyBytes, Describe(c));
-      FUZZ_ASSERT(b.settle().amount_ucu() > 0 || b.settle().final(), Describe(c));
-      break;
-    case pb::TxBody::kRelease:
-      FUZZ_ASSERT(b.release().reservation().size() == kKeyBytes, Describe(c));
-      break;
-    case pb::TxBody::kMint:
-      FUZZ_ASSERT(b.mint().to().size() == kKeyBytes, Describe(c));
-      FUZZ_ASSERT(b.mint().amount_ucu() > 0, Describe(c));
-      break;
-    case pb::TxBody::kBurn:
-      FUZZ_ASSERT(b.burn().amount_ucu() > 0, Describe(c));
-      break;
-    case pb::TxBody::kObservePrice:
-      FUZZ_ASSERT(b.observe_price().usd_micros_per_chip_hour() > 0, Describe(c));
-      FUZZ_ASSERT(b.observe_price().source().size() <= kObservationSourceBytesMax, Describe(c));
-      break;
-    case pb::TxBody::KIND_NOT_SET:
-      FUZZ_ASSERT(false && "OK transaction without a kind", Describe(c));
+  if (!b.has_operations()) {
+    FUZZ_ASSERT(tx.ByteSizeLong() <= kSignedTxBytesMax, Describe(c));
+    CheckOkOperation(b, self, nullptr, 0, Describe(c));
+    return;
   }
+  // An operation list, alone, of 1 to kTxOperationsMax operations.
+  FUZZ_ASSERT(tx.ByteSizeLong() <= kMultiOpSignedTxBytesMax, Describe(c));
+  FUZZ_ASSERT(b.kind_case() == pb::TxBody::KIND_NOT_SET, Describe(c));
+  const auto& ops = b.operations().ops();
+  FUZZ_ASSERT(!ops.empty(), Describe(c));
+  FUZZ_ASSERT(static_cast<size_t>(ops.size()) <= kTxOperationsMax, Describe(c));
+  for (int k = 0; k < ops.size(); ++k) {
+    CheckOkOperation(ops.Get(k), self, &b.operations(), k,
+                     Describe(c) + " operation " + std::to_string(k));
+  }
+}
+
+// A failure that one operation of a list decided names that operation; no
+// other failure names one.
+void CheckFailedOp(const CheckedTx& c) {
+  if (!c.failed_op) return;
+  FUZZ_ASSERT(c.body.has_operations(), Describe(c));
+  FUZZ_ASSERT(*c.failed_op < static_cast<uint32_t>(c.body.operations().ops_size()), Describe(c));
 }
 
 CheckedTx CheckAndVerify(const pb::SignedTx& tx) {
@@ -81,8 +121,11 @@ CheckedTx CheckAndVerify(const pb::SignedTx& tx) {
   FUZZ_ASSERT(std::string(ResultName(c.code)) != "UNKNOWN_RESULT", Describe(c));
   FUZZ_ASSERT(IsStatelessCode(c.code), Describe(c));
 
+  CheckFailedOp(c);
+
   CheckedTx again = CheckTx(tx, chain_id);
   FUZZ_ASSERT(again.code == c.code, Describe(c) + " then " + Describe(again));
+  FUZZ_ASSERT(again.failed_op == c.failed_op, Describe(c));
   FUZZ_ASSERT(again.hash == c.hash, Describe(c));
   if (tx.body().size() <= kTxBodyBytesMax && c.code != pb::RESULT_TX_TOO_LARGE) {
     FUZZ_ASSERT(c.hash == TxHash(chain_id, tx.body()), Describe(c));
@@ -90,7 +133,6 @@ CheckedTx CheckAndVerify(const pb::SignedTx& tx) {
   if (c.code != pb::RESULT_OK) return c;
 
   CheckOkBody(tx, c);
-  FUZZ_ASSERT(tx.ByteSizeLong() <= kSignedTxBytesMax, Describe(c));
 
   // The envelope survives serialization (unknown envelope fields were refused).
   std::string wire;

@@ -88,6 +88,24 @@ void TxSeeds() {
   o->set_observed_at_ms(1'700'000'000'000);
   o->set_source("lambda-on-demand");
   bodies.emplace_back("observe", b);
+  // An operation list: transfers, a Reserve, and a settle and a release that
+  // name it by its index in the list.
+  b.Clear();
+  auto* ops = b.mutable_operations();
+  for (uint8_t k = 4; k < 7; ++k) {
+    auto* t = ops->add_ops()->mutable_transfer();
+    t->set_to(Key(k));
+    t->set_amount_ucu(1'000 * k);
+  }
+  auto* r = ops->add_ops()->mutable_reserve();
+  r->set_to(Key(7));
+  r->set_amount_ucu(5'000);
+  r->set_timeout_ms(60'000);
+  auto* st = ops->add_ops()->mutable_settle();
+  st->set_reserve_op(3);
+  st->set_amount_ucu(2'000);
+  ops->add_ops()->mutable_release()->set_reserve_op(3);
+  bodies.emplace_back("operations", b);
 
   uint64_t nonce = 1;
   for (auto& [name, body] : bodies) {
