@@ -210,6 +210,14 @@ void OperationJson(const M& m, nlohmann::json* out) {
     j["usd_micros_per_chip_hour"] = m.observe_price().usd_micros_per_chip_hour();
     j["observed_at_ms"] = m.observe_price().observed_at_ms();
     j["source"] = m.observe_price().source();
+  } else if (m.has_fund_register()) {
+    j["kind"] = "fund_register";
+    j["member"] = AddressText(m.fund_register().member());
+  } else if (m.has_fund_deregister()) {
+    j["kind"] = "fund_deregister";
+    j["member"] = AddressText(m.fund_deregister().member());
+  } else if (m.has_fund_claim()) {
+    j["kind"] = "fund_claim";
   } else {
     j["kind"] = "none";
   }

@@ -4,6 +4,7 @@
 
 #include "ledger/amount.h"
 #include "ledger/check.h"
+#include "ledger/fund.h"
 #include "ledger/limits.h"
 
 namespace chip {
@@ -24,6 +25,11 @@ bool IsRecorded(pb::ResultCode code) {
     case pb::RESULT_NOT_ORACLE:
     case pb::RESULT_UNKNOWN_CHIP:
     case pb::RESULT_FUTURE_OBSERVATION:
+    case pb::RESULT_NO_FUND:
+    case pb::RESULT_NOT_REGISTRAR:
+    case pb::RESULT_ALREADY_MEMBER:
+    case pb::RESULT_NOT_MEMBER:
+    case pb::RESULT_NOTHING_TO_CLAIM:
       return true;
     default:
       return false;
@@ -49,15 +55,18 @@ namespace {
 
 // The account on the other side of one operation from its signer: the
 // recipient of a transfer, the provider of a reserve, the recipient of a
-// mint, the payer of the reservation a settle or release acts on (when it
-// exists in `reader`; its provider when the payer signed, inside a list);
-// none for a burn or a price observation.
+// mint, the member of a fund registration or deregistration, the payer of
+// the reservation a settle or release acts on (when it exists in `reader`;
+// its provider when the payer signed, inside a list); none for a burn, a
+// price observation or a claim.
 template <typename Op>
 std::optional<PublicKey> Counterparty(const Op& op, const PublicKey& signer, const Hash32& tx_hash,
                                       StateReader* reader) {
   if (op.has_transfer()) return ToHash32(op.transfer().to());
   if (op.has_reserve()) return ToHash32(op.reserve().to());
   if (op.has_mint()) return ToHash32(op.mint().to());
+  if (op.has_fund_register()) return ToHash32(op.fund_register().member());
+  if (op.has_fund_deregister()) return ToHash32(op.fund_deregister().member());
   if (op.has_settle() || op.has_release()) {
     auto id = op.has_settle() ? ReservationOf(op.settle(), tx_hash)
                               : ReservationOf(op.release(), tx_hash);
@@ -103,6 +112,7 @@ class TxApplier {
   // Applies a single-operation transaction.
   pb::ResultCode Apply(const CheckedTx& tx) {
     if (Expired(tx.body)) return pb::RESULT_EXPIRED;
+    CreditDividend(tx.signer);
     return ApplyOperation(tx.signer, tx.body, tx.hash, tx.hash, /*in_list=*/false);
   }
 
@@ -112,6 +122,7 @@ class TxApplier {
   // unless the result is OK, so a failure leaves no trace of earlier ones.
   pb::ResultCode ApplyList(const CheckedTx& tx, std::optional<uint32_t>* failed_op) {
     if (Expired(tx.body)) return pb::RESULT_EXPIRED;
+    CreditDividend(tx.signer);
     const auto& ops = tx.body.operations().ops();
     for (int k = 0; k < ops.size(); ++k) {
       const uint32_t op_index = static_cast<uint32_t>(k);
@@ -170,6 +181,11 @@ class TxApplier {
     if (op.has_mint()) return Mint(signer, op.mint());
     if (op.has_burn()) return Burn(signer, op.burn());
     if (op.has_observe_price()) return ObservePrice(signer, op.observe_price());
+    if (op.has_fund_register()) return FundRegister(signer, *ToHash32(op.fund_register().member()));
+    if (op.has_fund_deregister()) {
+      return FundDeregister(signer, *ToHash32(op.fund_deregister().member()));
+    }
+    if (op.has_fund_claim()) return FundClaim(signer);
     CHIP_CHECK(false && "CheckTx passed an operation without a kind");
     return pb::RESULT_MALFORMED;
   }
@@ -244,9 +260,20 @@ class TxApplier {
     if (s.amount_ucu() > r->held_ucu) return pb::RESULT_SETTLE_EXCEEDS_HELD;
     Account provider = txn_->GetAccount(r->provider).value_or(Account{});
     Account payer = txn_->GetAccount(r->payer).value_or(Account{});
-    auto paid = CheckedAdd(provider.balance_ucu, s.amount_ucu());
+    // The fund's levy on the returns of compute sold: floor(amount x bps /
+    // 10000) goes to the fund, the rest to the provider.
+    std::optional<FundState> fund;
+    uint64_t levy = 0;
+    if (rules_.fund) {
+      fund = txn_->GetFund();
+      APPLY_CHECK(txn_, fund.has_value());    // staged at genesis
+      if (!fund) return pb::RESULT_OVERFLOW;  // the block is discarded
+      levy = BasisPointsOf(s.amount_ucu(), rules_.fund->settle_levy_bps);
+    }
+    auto paid = CheckedAdd(provider.balance_ucu, s.amount_ucu() - levy);
     auto settled = CheckedAdd(r->settled_ucu, s.amount_ucu());
-    if (!paid || !settled) return pb::RESULT_OVERFLOW;
+    auto levied = CheckedAdd(fund ? fund->balance_ucu : 0, levy);
+    if (!paid || !settled || !levied) return pb::RESULT_OVERFLOW;
     APPLY_CHECK(txn_, provider.held_as_provider_ucu >= s.amount_ucu());
     APPLY_CHECK(txn_, payer.held_as_payer_ucu >= s.amount_ucu());
     if (!txn_->status().ok()) return pb::RESULT_OVERFLOW;  // the block is discarded
@@ -255,6 +282,10 @@ class TxApplier {
     payer.held_as_payer_ucu -= s.amount_ucu();
     r->held_ucu -= s.amount_ucu();
     r->settled_ucu = *settled;
+    if (levy > 0) {
+      fund->balance_ucu = *levied;
+      txn_->PutFund(*fund);
+    }
     txn_->PutAccount(r->provider, provider);
     txn_->PutAccount(r->payer, payer);
     txn_->PutReservation(id, *r);
@@ -282,9 +313,24 @@ class TxApplier {
     auto new_supply = CheckedAdd(supply.minted_ucu, m.amount_ucu());
     PublicKey to_key = *ToHash32(m.to());
     Account to = txn_->GetAccount(to_key).value_or(Account{});
-    auto credited = CheckedAdd(to.balance_ucu, m.amount_ucu());
-    if (!new_minted || !new_supply || !credited) return pb::RESULT_OVERFLOW;
+    // The fund's share of new CU: floor(amount x bps / 10000) is minted into
+    // the fund, the rest to the recipient.
+    std::optional<FundState> fund;
+    uint64_t share = 0;
+    if (rules_.fund) {
+      fund = txn_->GetFund();
+      APPLY_CHECK(txn_, fund.has_value());
+      if (!fund) return pb::RESULT_OVERFLOW;  // the block is discarded
+      share = BasisPointsOf(m.amount_ucu(), rules_.fund->mint_share_bps);
+    }
+    auto credited = CheckedAdd(to.balance_ucu, m.amount_ucu() - share);
+    auto funded = CheckedAdd(fund ? fund->balance_ucu : 0, share);
+    if (!new_minted || !new_supply || !credited || !funded) return pb::RESULT_OVERFLOW;
     to.balance_ucu = *credited;
+    if (share > 0) {
+      fund->balance_ucu = *funded;
+      txn_->PutFund(*fund);
+    }
     supply.minted_ucu = *new_supply;
     txn_->PutIssuerMinted(signer, *new_minted);
     txn_->PutSupply(supply);
@@ -304,6 +350,80 @@ class TxApplier {
     txn_->PutAccount(signer, a);
     txn_->PutSupply(supply);
     return pb::RESULT_OK;
+  }
+
+  // Credits the signer's unclaimed dividend, if it has one, to its available
+  // balance: every transaction a member signs does this before its
+  // operations (docs/FUND.md, "Claiming").
+  void CreditDividend(const PublicKey& signer) {
+    if (!rules_.fund) return;
+    std::optional<FundMember> m = txn_->GetFundMember(signer);
+    if (!m) return;
+    std::optional<FundState> fund = txn_->GetFund();
+    APPLY_CHECK(txn_, fund.has_value());
+    if (!fund) return;  // the block is discarded
+    const uint64_t owed = UnclaimedDividend(*fund, *m);
+    if (owed == 0) return;
+    APPLY_CHECK(txn_, fund->unclaimed_ucu >= owed);
+    Account a = txn_->GetAccount(signer).value_or(Account{});
+    auto credited = CheckedAdd(a.balance_ucu, owed);
+    CHIP_CHECK(credited.has_value());  // balances never exceed the supply
+    if (!txn_->status().ok()) return;
+    a.balance_ucu = *credited;
+    fund->unclaimed_ucu -= owed;
+    m->banked_ucu = 0;
+    m->checkpoint_acc_ucu = fund->acc_ucu;
+    txn_->PutAccount(signer, a);
+    txn_->PutFund(*fund);
+    txn_->PutFundMember(signer, m->registered ? m : std::nullopt);
+    credited_ucu_ += owed;
+  }
+
+  pb::ResultCode FundRegister(const PublicKey& signer, const PublicKey& member) {
+    if (!rules_.fund) return pb::RESULT_NO_FUND;
+    if (rules_.fund->registrars.count(signer) == 0) return pb::RESULT_NOT_REGISTRAR;
+    std::optional<FundMember> m = txn_->GetFundMember(member);
+    if (m && m->registered) return pb::RESULT_ALREADY_MEMBER;
+    std::optional<FundState> fund = txn_->GetFund();
+    APPLY_CHECK(txn_, fund.has_value());
+    if (!fund) return pb::RESULT_OVERFLOW;  // the block is discarded
+    auto members = CheckedAdd(fund->members, 1);
+    if (!members) return pb::RESULT_OVERFLOW;
+    FundMember rec = m.value_or(FundMember{});  // keeps what it was owed before
+    rec.registered = true;
+    rec.checkpoint_acc_ucu = fund->acc_ucu;  // nothing from boundaries already crossed
+    fund->members = *members;
+    txn_->PutFund(*fund);
+    txn_->PutFundMember(member, rec);
+    return pb::RESULT_OK;
+  }
+
+  pb::ResultCode FundDeregister(const PublicKey& signer, const PublicKey& member) {
+    if (!rules_.fund) return pb::RESULT_NO_FUND;
+    if (signer != member && rules_.fund->registrars.count(signer) == 0) {
+      return pb::RESULT_NOT_REGISTRAR;
+    }
+    std::optional<FundMember> m = txn_->GetFundMember(member);
+    if (!m || !m->registered) return pb::RESULT_NOT_MEMBER;
+    std::optional<FundState> fund = txn_->GetFund();
+    APPLY_CHECK(txn_, fund.has_value() && fund->members > 0);
+    if (!txn_->status().ok()) return pb::RESULT_OVERFLOW;  // the block is discarded
+    // Bank what it is owed: a deregistered member keeps it, claimable.
+    m->banked_ucu = UnclaimedDividend(*fund, *m);
+    m->registered = false;
+    m->checkpoint_acc_ucu = 0;
+    fund->members -= 1;
+    txn_->PutFund(*fund);
+    txn_->PutFundMember(member, m->banked_ucu > 0 ? m : std::nullopt);
+    return pb::RESULT_OK;
+  }
+
+  // The dividend was credited when the transaction began (CreditDividend):
+  // a claim is OK when this transaction credited something.
+  pb::ResultCode FundClaim(const PublicKey& signer) {
+    if (!rules_.fund) return pb::RESULT_NO_FUND;
+    CreditDividend(signer);  // owed since, e.g. by a deregistration in this list
+    return credited_ucu_ > 0 ? pb::RESULT_OK : pb::RESULT_NOTHING_TO_CLAIM;
   }
 
   pb::ResultCode ObservePrice(const PublicKey& signer, const pb::PriceObservation& o) {
@@ -328,6 +448,7 @@ class TxApplier {
   const ChainRules& rules_;
   uint32_t index_ = 0;
   std::optional<uint32_t> op_;  // the operation being applied, in a list
+  uint64_t credited_ucu_ = 0;   // dividend credited to the signer by this transaction
   uint64_t height_;
   uint64_t time_ms_;
 };
@@ -379,6 +500,16 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
   StateTxn* root = out.changes.get();
   TxApplier root_applier(root, rules, height, time_ms);
 
+  // 0. Fund epochs whose boundary is at or before the block's time, before
+  // anything of the block: members registered by its transactions come
+  // after the boundary and get nothing from it.
+  if (rules.fund) {
+    std::optional<FundState> fund = root->GetFund();
+    CHIP_RETURN_IF_ERROR(committed->status());
+    CHIP_CHECK(fund.has_value());  // staged at genesis
+    if (CrossEpochs(&*fund, rules.fund->epoch_ms, time_ms) > 0) root->PutFund(*fund);
+  }
+
   // 1. Automatic expiries, in (expiry time, id) order.
   for (const auto& [expires_at_ms, id] : committed->ExpiredUpTo(time_ms, kBlockExpiriesMax)) {
     std::optional<Reservation> r = root->GetReservation(id);
@@ -428,17 +559,20 @@ Result<BlockOutcome> ExecuteBlock(StateReader* committed, const ChainRules& rule
       out.results[i] = pb::RESULT_ALREADY_APPLIED;
       return false;
     }
-    if (!IsMultiOp(tx.body)) {
+    if (!IsMultiOp(tx.body) && !rules.fund) {
       TxApplier applier(txn, rules, height, time_ms);
       applier.set_index(static_cast<uint32_t>(i));
       out.results[i] = applier.Apply(tx);
     } else {
       // All or nothing: the operations run in a child scope kept only when
-      // every one succeeds; the transaction is recorded either way.
+      // every one succeeds; the transaction is recorded either way. On a
+      // chain with a fund a single operation runs the same way, since the
+      // signer's dividend is credited before it (and kept only with it).
       StateTxn ops_scope(txn);
       TxApplier applier(&ops_scope, rules, height, time_ms);
       applier.set_index(static_cast<uint32_t>(i));
-      out.results[i] = applier.ApplyList(tx, &out.failed_op[i]);
+      out.results[i] =
+          IsMultiOp(tx.body) ? applier.ApplyList(tx, &out.failed_op[i]) : applier.Apply(tx);
       if (out.results[i] == pb::RESULT_OK) ops_scope.CommitTo(txn);
     }
     record(txn, i);

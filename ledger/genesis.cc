@@ -69,10 +69,10 @@ Result<Genesis> ParseGenesis(std::string_view json_text) {
   json root = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Status::InvalidArgument("genesis is not valid JSON");
   if (!root.is_object()) return Status::InvalidArgument("genesis must be a JSON object");
-  CHIP_RETURN_IF_ERROR(CheckKeys(
-      root,
-      {"chain_name", "genesis_time_ms", "issuers", "oracles", "validators", "balances", "pricing"},
-      "genesis"));
+  CHIP_RETURN_IF_ERROR(CheckKeys(root,
+                                 {"chain_name", "genesis_time_ms", "issuers", "oracles",
+                                  "validators", "balances", "pricing", "fund"},
+                                 "genesis"));
   Genesis g;
   if (!root.contains("chain_name") || !root["chain_name"].is_string()) {
     return Status::InvalidArgument("chain_name: required string");
@@ -150,6 +150,36 @@ Result<Genesis> ParseGenesis(std::string_view json_text) {
     }
     g.pricing = gp;
   }
+  if (root.contains("fund")) {
+    const json& f = root["fund"];
+    if (!f.is_object()) return Status::InvalidArgument("fund: expected an object");
+    CHIP_RETURN_IF_ERROR(
+        CheckKeys(f, {"settle_levy_bps", "mint_share_bps", "epoch_ms", "registrars"}, "fund"));
+    FundRules fr;
+    for (auto [key, field] : {std::make_pair("settle_levy_bps", &fr.settle_levy_bps),
+                              std::make_pair("mint_share_bps", &fr.mint_share_bps),
+                              std::make_pair("epoch_ms", &fr.epoch_ms)}) {
+      if (!f.contains(key))
+        return Status::InvalidArgument(std::string("fund.") + key + ": required");
+      auto v = U64Field(f[key], std::string("fund.") + key);
+      if (!v.ok()) return v.status();
+      *field = *v;
+    }
+    if (fr.settle_levy_bps > kBasisPointsMax || fr.mint_share_bps > kBasisPointsMax) {
+      return Status::InvalidArgument("fund: settle_levy_bps and mint_share_bps are 0 to 10000");
+    }
+    if (fr.epoch_ms == 0) return Status::InvalidArgument("fund.epoch_ms: must be positive");
+    if (!CheckedAdd(g.genesis_time_ms, fr.epoch_ms)) {
+      return Status::InvalidArgument("fund.epoch_ms: genesis_time_ms + epoch_ms exceeds 2^64-1");
+    }
+    std::vector<PublicKey> registrars;
+    CHIP_RETURN_IF_ERROR(KeyList(f, "registrars", &registrars));
+    if (registrars.empty()) {
+      return Status::InvalidArgument("fund.registrars: at least one registrar key");
+    }
+    fr.registrars.insert(registrars.begin(), registrars.end());
+    g.fund = fr;
+  }
   CHIP_RETURN_IF_ERROR(KeyList(root, "oracles", &g.oracles));
   CHIP_RETURN_IF_ERROR(KeyList(root, "validators", &g.validators));
 
@@ -213,6 +243,14 @@ std::string CanonicalGenesis(const Genesis& g) {
                        {"prior_t0_ms", g.pricing->prior_t0_ms},
                        {"prior_halving_ms", g.pricing->prior_halving_ms}};
   }
+  if (g.fund) {
+    json registrars = json::array();
+    for (const auto& k : g.fund->registrars) registrars.push_back(EncodeAddress(k));
+    root["fund"] = {{"settle_levy_bps", g.fund->settle_levy_bps},
+                    {"mint_share_bps", g.fund->mint_share_bps},
+                    {"epoch_ms", g.fund->epoch_ms},
+                    {"registrars", registrars}};
+  }
   return root.dump();
 }
 
@@ -225,6 +263,7 @@ ChainRules RulesFromGenesis(const Genesis& g) {
   r.oracles.insert(g.oracles.begin(), g.oracles.end());
   r.validators.insert(g.validators.begin(), g.validators.end());
   if (g.pricing) r.chips.insert(g.pricing->chips.begin(), g.pricing->chips.end());
+  r.fund = g.fund;
   return r;
 }
 
@@ -239,6 +278,11 @@ void StageGenesisState(const Genesis& g, StateTxn* txn) {
     s.minted_ucu = *sum;
   }
   txn->PutSupply(s);
+  if (g.fund) {
+    FundState f;
+    f.next_boundary_ms = *CheckedAdd(g.genesis_time_ms, g.fund->epoch_ms);  // ParseGenesis checked
+    txn->PutFund(f);
+  }
 }
 
 }  // namespace chip

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ledger/bytes.h"
+#include "ledger/fund.h"
 #include "ledger/state_txn.h"
 #include "ledger/status.h"
 
@@ -45,6 +46,9 @@ struct Genesis {
   std::vector<PublicKey> validators;
   std::vector<std::pair<PublicKey, uint64_t>> balances;
   std::optional<GenesisPricing> pricing;
+  // The equity fund (docs/FUND.md); absent = no fund, and nothing of it in
+  // the canonical bytes, the state or the digest.
+  std::optional<FundRules> fund;
 };
 
 // The rules of a chain that apply reads from genesis.
@@ -54,6 +58,7 @@ struct ChainRules {
   std::set<PublicKey> oracles;
   std::set<PublicKey> validators;
   std::set<std::string> chips;  // accepted in price observations
+  std::optional<FundRules> fund;
 };
 
 // Parses and validates (unknown keys, bad addresses, duplicates, overflow of

@@ -4,6 +4,7 @@
 //
 // Invariants (checked by CheckInvariants in invariants.h, and locally by apply):
 //   supply.minted - supply.burned == sum over accounts of (balance + held_as_payer)
+//     + fund.balance + fund.unclaimed (on a chain with a fund, ledger/fund.h)
 //   sum over open reservations of held == sum over accounts of held_as_payer
 //                                       == sum over accounts of held_as_provider
 #pragma once
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "ledger/bytes.h"
+#include "ledger/fund.h"
 #include "ledger/status.h"
 
 namespace chip {
@@ -105,6 +107,9 @@ class StateReader {
   virtual std::optional<TxLocation> GetTxLocation(const Hash32& tx_hash) = 0;
   virtual uint64_t GetIssuerMinted(const PublicKey& issuer) = 0;
   virtual Supply GetSupply() = 0;
+  // The fund's record; nullopt on a chain without a fund.
+  virtual std::optional<FundState> GetFund() = 0;
+  virtual std::optional<FundMember> GetFundMember(const PublicKey& key) = 0;
   // Open reservations with expires_at_ms <= time_ms, in (expiry, id) order, at
   // most `max` of them.
   virtual std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t time_ms, size_t max) = 0;

@@ -33,6 +33,17 @@ Supply StateTxn::GetSupply() {
   return parent_->GetSupply();
 }
 
+std::optional<FundState> StateTxn::GetFund() {
+  if (fund_) return fund_;
+  return parent_->GetFund();
+}
+
+std::optional<FundMember> StateTxn::GetFundMember(const PublicKey& key) {
+  auto it = members_.find(key);
+  if (it != members_.end()) return it->second;
+  return parent_->GetFundMember(key);
+}
+
 void StateTxn::CommitTo(StateTxn* parent) {
   for (auto& [k, v] : accounts_) parent->accounts_[k] = v;
   for (auto& [k, v] : reservations_) parent->reservations_[k] = v;
@@ -42,6 +53,8 @@ void StateTxn::CommitTo(StateTxn* parent) {
   if (supply_) parent->supply_ = supply_;
   for (auto& [k, v] : txs_) parent->txs_[k] = v;
   for (auto& [k, v] : observations_) parent->observations_[k] = v;
+  if (fund_) parent->fund_ = fund_;
+  for (auto& [k, v] : members_) parent->members_[k] = v;
 }
 
 namespace {
@@ -100,6 +113,14 @@ Hash32 StateTxn::ChangesHash() const {
   for (const auto& [k, v] : txs_) PutChange(&buf, 't', AsView(k), EncodeTxLocation(v));
   flush();
   for (const auto& [k, v] : observations_) PutChange(&buf, 'p', EncodeObservationKey(k), v);
+  flush();
+  // Fund tables: present only on a chain with a fund, so every other chain's
+  // digest is what it was before the fund existed.
+  if (fund_) PutChange(&buf, 'f', "", EncodeFundState(*fund_));
+  for (const auto& [k, m] : members_) {
+    PutChange(&buf, 'm', AsView(k),
+              m ? std::optional<std::string>(EncodeFundMember(*m)) : std::nullopt);
+  }
   flush();
   return h.Finish();
 }

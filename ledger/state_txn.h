@@ -26,6 +26,8 @@ class StateTxn final : public StateReader {
   std::optional<TxLocation> GetTxLocation(const Hash32& tx_hash) override;
   uint64_t GetIssuerMinted(const PublicKey& issuer) override;
   Supply GetSupply() override;
+  std::optional<FundState> GetFund() override;
+  std::optional<FundMember> GetFundMember(const PublicKey& key) override;
   // Expiries come from committed state only: apply processes them before any
   // transaction of the block stages a write.
   std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t time_ms, size_t max) override {
@@ -46,6 +48,11 @@ class StateTxn final : public StateReader {
     issuers_[issuer] = minted_ucu;
   }
   void PutSupply(const Supply& s) { supply_ = s; }
+  void PutFund(const FundState& f) { fund_ = f; }
+  // nullopt deletes the member's record.
+  void PutFundMember(const PublicKey& key, const std::optional<FundMember>& m) {
+    members_[key] = m;
+  }
   void PutTxLocation(const Hash32& tx_hash, const TxLocation& l) { txs_[tx_hash] = l; }
   void PutObservation(const ObservationKey& key, const Observation& o) {
     observations_[key] = EncodeObservation(o);
@@ -68,6 +75,8 @@ class StateTxn final : public StateReader {
   const std::map<PublicKey, uint64_t>& issuers() const { return issuers_; }
   const std::optional<Supply>& supply() const { return supply_; }
   const std::map<Hash32, TxLocation>& txs() const { return txs_; }
+  const std::optional<FundState>& fund() const { return fund_; }
+  const std::map<PublicKey, std::optional<FundMember>>& fund_members() const { return members_; }
   const std::map<ObservationKey, std::string>& observations() const { return observations_; }
 
  private:
@@ -80,6 +89,8 @@ class StateTxn final : public StateReader {
   std::optional<Supply> supply_;
   std::map<Hash32, TxLocation> txs_;
   std::map<ObservationKey, std::string> observations_;  // encoded
+  std::optional<FundState> fund_;
+  std::map<PublicKey, std::optional<FundMember>> members_;  // nullopt = deleted
 };
 
 }  // namespace chip

@@ -16,6 +16,7 @@ namespace chip {
 namespace {
 
 constexpr const char* kSupplyKey = "supply";
+constexpr const char* kFundKey = "fund";
 constexpr size_t kWriteBufferBytes = 32 << 20;    // one column family's memtable
 constexpr size_t kMemtablesBytesMax = 192 << 20;  // all memtables together
 
@@ -30,7 +31,8 @@ const std::vector<std::string>& ColumnFamilyNames() {
                                                  "history",
                                                  "blocks",
                                                  "merkle",
-                                                 "observations"};
+                                                 "observations",
+                                                 "fund_members"};
   return names;
 }
 
@@ -66,7 +68,9 @@ std::string HistoryKey(const PublicKey& account, uint64_t height, uint32_t index
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A store written before a column family existed gains it empty (the fund's
+  // members table is the newest: such a chain has no fund).
+  db_options.create_missing_column_families = true;
   db_options.max_open_files = 512;
   db_options.keep_log_file_num = 4;
   // One writer (the chain's commit thread), so concurrent memtable inserts
@@ -177,6 +181,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   store->blocks_ = h[8];
   store->merkle_ = h[9];
   store->observations_ = h[10];
+  store->fund_members_ = h[11];
   return store;
 }
 
@@ -332,6 +337,40 @@ Supply Store::GetSupply() {
   return *s;
 }
 
+std::optional<FundState> Store::GetFund() {
+  auto v = Read(meta_, kFundKey);
+  if (!v) return std::nullopt;
+  auto f = DecodeFundState(*v);
+  if (!f) NoteError(Status::Corruption("bad fund record"));
+  return f;
+}
+
+std::optional<FundMember> Store::GetFundMember(const PublicKey& key) {
+  auto v = Read(fund_members_, AsString(key));
+  if (!v) return std::nullopt;
+  auto m = DecodeFundMember(*v);
+  if (!m) NoteError(Status::Corruption("bad fund member record"));
+  return m;
+}
+
+Result<std::optional<FundState>> Store::ReadFund() {
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(meta_, kFundKey, &v));
+  if (!v) return std::optional<FundState>();
+  auto f = DecodeFundState(*v);
+  if (!f) return Status::Corruption("bad fund record");
+  return f;
+}
+
+Result<std::optional<FundMember>> Store::ReadFundMember(const PublicKey& key) {
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(fund_members_, AsString(key), &v));
+  if (!v) return std::optional<FundMember>();
+  auto m = DecodeFundMember(*v);
+  if (!m) return Status::Corruption("bad fund member record");
+  return m;
+}
+
 std::vector<std::pair<uint64_t, Hash32>> Store::ExpiredUpTo(uint64_t time_ms, size_t max) {
   std::vector<std::pair<uint64_t, Hash32>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), expiries_));
@@ -404,6 +443,11 @@ Status Store::CommitBlock(const pb::Block& block, const BlockOutcome& outcome, c
     check(batch.Put(issuers_, AsString(k), val));
   }
   if (c.supply()) check(batch.Put(meta_, kSupplyKey, EncodeSupply(*c.supply())));
+  if (c.fund()) check(batch.Put(meta_, kFundKey, EncodeFundState(*c.fund())));
+  for (const auto& [k, m] : c.fund_members()) {
+    check(m ? batch.Put(fund_members_, AsString(k), EncodeFundMember(*m))
+            : batch.Delete(fund_members_, AsString(k)));
+  }
   // Leaves are numbered in block order; c.txs() is keyed by hash, so number
   // the recorded transactions by position first.
   std::vector<uint64_t> leaf_of(static_cast<size_t>(block.txs_size()), 0);
@@ -554,6 +598,18 @@ Status Store::ForEachAccount(const std::function<void(const PublicKey&, const Ac
     fn(*k, *a);
   }
   return FromRocks(it->status(), "account scan");
+}
+
+Status Store::ForEachFundMember(
+    const std::function<void(const PublicKey&, const FundMember&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), fund_members_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto k = ToHash32(std::string_view(it->key().data(), it->key().size()));
+    auto m = DecodeFundMember(std::string_view(it->value().data(), it->value().size()));
+    if (!k || !m) return Status::Corruption("fund member record");
+    fn(*k, *m);
+  }
+  return FromRocks(it->status(), "fund member scan");
 }
 
 Status Store::ForEachReservation(const std::function<void(const Hash32&, const Reservation&)>& fn) {

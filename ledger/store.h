@@ -13,6 +13,8 @@
 //                 observations; op for an operation of a list)
 //   history       account(32) || height(8) || index(4) -> tx_hash(32)
 //   blocks        height(8)                    -> Block (protobuf)
+//   fund_members  key(32)                      -> FundMember (ledger/fund.h)
+// and in default, on a chain with a fund, "fund" (FundState).
 // One block is one synced WriteBatch: after a crash the store holds every
 // committed block and nothing of a block that did not commit.
 #pragma once
@@ -89,6 +91,8 @@ class Store final : public StateReader {
   std::optional<TxLocation> GetTxLocation(const Hash32& tx_hash) override;
   uint64_t GetIssuerMinted(const PublicKey& issuer) override;
   Supply GetSupply() override;
+  std::optional<FundState> GetFund() override;
+  std::optional<FundMember> GetFundMember(const PublicKey& key) override;
   std::vector<std::pair<uint64_t, Hash32>> ExpiredUpTo(uint64_t time_ms, size_t max) override;
   Status status() const override { return status_; }
   // Clears a sticky read error (after the caller discarded the block).
@@ -97,6 +101,8 @@ class Store final : public StateReader {
   // Thread-safe reads for query paths (no sticky status). nullopt = absent.
   Result<std::optional<Account>> ReadAccount(const PublicKey& key);
   Result<std::optional<Reservation>> ReadReservation(const Hash32& id);
+  Result<std::optional<FundState>> ReadFund();
+  Result<std::optional<FundMember>> ReadFundMember(const PublicKey& key);
   // A RocksDB property (e.g. "rocksdb.estimate-num-keys") summed over column
   // families; nullopt when RocksDB does not know it.
   std::optional<uint64_t> IntProperty(const std::string& name);
@@ -130,6 +136,7 @@ class Store final : public StateReader {
   // are updated in place (see Open): scan them only while nothing commits.
   Status ForEachAccount(const std::function<void(const PublicKey&, const Account&)>& fn);
   Status ForEachReservation(const std::function<void(const Hash32&, const Reservation&)>& fn);
+  Status ForEachFundMember(const std::function<void(const PublicKey&, const FundMember&)>& fn);
 
  private:
   Store() = default;
@@ -163,6 +170,7 @@ class Store final : public StateReader {
   rocksdb::ColumnFamilyHandle* blocks_ = nullptr;
   rocksdb::ColumnFamilyHandle* merkle_ = nullptr;
   rocksdb::ColumnFamilyHandle* observations_ = nullptr;
+  rocksdb::ColumnFamilyHandle* fund_members_ = nullptr;
   bool sync_writes_ = true;
   Status status_;
   size_t account_cache_max_ = 0;

@@ -127,6 +127,14 @@ pb::ResultCode CheckOperationRules(const Op& op, std::string_view self, const pb
     if (o.source().size() > kObservationSourceBytesMax) return pb::RESULT_SOURCE_TOO_LONG;
     return pb::RESULT_OK;
   }
+  if (op.has_fund_register()) {
+    return op.fund_register().member().size() == kKeyBytes ? pb::RESULT_OK : pb::RESULT_BAD_ADDRESS;
+  }
+  if (op.has_fund_deregister()) {
+    return op.fund_deregister().member().size() == kKeyBytes ? pb::RESULT_OK
+                                                             : pb::RESULT_BAD_ADDRESS;
+  }
+  if (op.has_fund_claim()) return pb::RESULT_OK;
   return pb::RESULT_MALFORMED;  // no kind
 }
 
@@ -302,6 +310,16 @@ const char* ResultName(pb::ResultCode code) {
       return "SETTLE_EXCEEDS_HELD";
     case pb::RESULT_ATOMIC_BATCH_FAILED:
       return "ATOMIC_BATCH_FAILED";
+    case pb::RESULT_NO_FUND:
+      return "NO_FUND";
+    case pb::RESULT_NOT_REGISTRAR:
+      return "NOT_REGISTRAR";
+    case pb::RESULT_ALREADY_MEMBER:
+      return "ALREADY_MEMBER";
+    case pb::RESULT_NOT_MEMBER:
+      return "NOT_MEMBER";
+    case pb::RESULT_NOTHING_TO_CLAIM:
+      return "NOTHING_TO_CLAIM";
     case pb::RESULT_ALREADY_APPLIED:
       return "ALREADY_APPLIED";
     default:

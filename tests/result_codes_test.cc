@@ -13,12 +13,23 @@ using test::ChainFixture;
 namespace {
 
 // State shared by every row: reservations open, closed and expired.
+// The chain has a fund (no levy, so amounts are as without one) whose
+// registrar is the issuer and whose one member is carol; `fundless` rows run
+// on a chain without a fund.
+FundRules SetupFund() {
+  FundRules r;
+  r.epoch_ms = 1'000'000;
+  r.registrars.insert(test::TestKey(201).Public());
+  return r;
+}
+
 struct Setup {
   ChainFixture f;
   Hash32 open_id{}, closed_id{}, expired_id{};
   pb::SignedTx applied_tx;
 
-  Setup() {
+  explicit Setup(bool with_fund = true)
+      : f(StoreOptions{}, with_fund ? std::optional<FundRules>(SetupFund()) : std::nullopt) {
     pb::SignedTx open = f.Reserve(f.alice, f.bob.Public(), 10'000'000, 1'000'000);
     pb::SignedTx soon = f.Reserve(f.alice, f.bob.Public(), 5'000'000, 1);
     pb::SignedTx closed = f.Reserve(f.alice, f.bob.Public(), 3'000'000, 1'000'000);
@@ -31,6 +42,10 @@ struct Setup {
     auto b2 = f.Block({f.Release(f.bob, closed_id)}, 3'000);  // also expires `soon`
     REQUIRE(b2.results(0) == pb::RESULT_OK);
     REQUIRE(b2.expired_reservations_size() == 1);
+    if (with_fund) {
+      auto b3 = f.Block({f.FundRegister(f.issuer, f.carol.Public())}, 3'500);
+      REQUIRE(b3.results(0) == pb::RESULT_OK);
+    }
   }
 };
 
@@ -39,6 +54,7 @@ struct Row {
   std::function<std::vector<pb::SignedTx>(Setup&)> make;
   bool atomic = false;
   size_t check_index = 0;  // which transaction's result is checked
+  bool fundless = false;   // on a chain whose genesis has no fund
 };
 
 pb::TxBody TransferBody(const PublicKey& to, uint64_t amount) {
@@ -229,6 +245,22 @@ std::vector<Row> Rows() {
        [](Setup& s) { return V{s.f.Observe(s.f.oracle, "h101", 2'000'000, 3'000)}; }},
       {pb::RESULT_FUTURE_OBSERVATION,
        [](Setup& s) { return V{s.f.Observe(s.f.oracle, "b200", 2'000'000, 4'001)}; }},
+      {pb::RESULT_NO_FUND, [](Setup& s) { return V{s.f.FundClaim(s.f.carol)}; }, false, 0, true},
+      {pb::RESULT_NOT_REGISTRAR,
+       [](Setup& s) { return V{s.f.FundRegister(s.f.alice, s.f.bob.Public())}; }},
+      {pb::RESULT_NOT_REGISTRAR,  // only the member itself or a registrar may deregister
+       [](Setup& s) { return V{s.f.FundDeregister(s.f.alice, s.f.carol.Public())}; }},
+      {pb::RESULT_ALREADY_MEMBER,
+       [](Setup& s) { return V{s.f.FundRegister(s.f.issuer, s.f.carol.Public())}; }},
+      {pb::RESULT_NOT_MEMBER,
+       [](Setup& s) { return V{s.f.FundDeregister(s.f.issuer, s.f.bob.Public())}; }},
+      {pb::RESULT_NOTHING_TO_CLAIM, [](Setup& s) { return V{s.f.FundClaim(s.f.carol)}; }},
+      {pb::RESULT_BAD_ADDRESS,
+       [](Setup& s) {
+         pb::TxBody b;
+         b.mutable_fund_register()->set_member(std::string(31, 'm'));
+         return V{s.f.Sign(s.f.issuer, b)};
+       }},
   };
 }
 
@@ -248,7 +280,7 @@ TEST_CASE("every result code has a transaction that provokes it", "[ledger][code
   int row_number = 0;
   for (const Row& row : Rows()) {
     ++row_number;
-    Setup s;
+    Setup s(!row.fundless);
     auto txs = row.make(s);
     INFO("row " << row_number << " expects " << ResultName(row.expected));
     Snapshot before = Take(s.f);

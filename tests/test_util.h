@@ -65,7 +65,9 @@ struct ChainFixture {
   std::unique_ptr<Chain> chain;
   uint64_t nonce = 1;
 
-  explicit ChainFixture(StoreOptions options = {}) {
+  // `fund`: the genesis fund section (none by default, as on every chain
+  // made before the fund existed).
+  explicit ChainFixture(StoreOptions options = {}, std::optional<FundRules> fund = std::nullopt) {
     genesis.chain_name = "test-chain";
     genesis.genesis_time_ms = 1'000;
     genesis.issuers.push_back({issuer.Public(), std::nullopt});
@@ -79,6 +81,7 @@ struct ChainFixture {
     pricing.prior_t0_ms = 1'000;
     pricing.prior_halving_ms = 77'630'000'000;
     genesis.pricing = pricing;
+    genesis.fund = fund;
     auto c = Chain::Create(dir.Sub("db"), genesis, options);
     if (!c.ok()) std::abort();
     chain = std::move(*c);
@@ -136,6 +139,21 @@ struct ChainFixture {
     pb::TxBody b;
     b.mutable_burn()->set_amount_ucu(amount_ucu);
     return Sign(from, b);
+  }
+  pb::SignedTx FundRegister(const SecretKey& registrar, const PublicKey& member) {
+    pb::TxBody b;
+    b.mutable_fund_register()->set_member(AsString(member));
+    return Sign(registrar, b);
+  }
+  pb::SignedTx FundDeregister(const SecretKey& signer, const PublicKey& member) {
+    pb::TxBody b;
+    b.mutable_fund_deregister()->set_member(AsString(member));
+    return Sign(signer, b);
+  }
+  pb::SignedTx FundClaim(const SecretKey& member) {
+    pb::TxBody b;
+    b.mutable_fund_claim();
+    return Sign(member, b);
   }
   Hash32 HashOf(const pb::SignedTx& tx) const { return TxHash(chain_id(), tx.body()); }
 

@@ -3,7 +3,8 @@
 //
 // The genesis has four funded keys (one holding 2^63 uCU, so that mints and
 // credits reach the 2^64-1 limit), an uncapped and a capped issuer, an
-// oracle, a validator and a pricing chip list. The input is read as up to
+// oracle, a validator, a pricing chip list and an equity fund (levies,
+// epochs, the issuer and the oracle as registrars). The input is read as up to
 // kOpsMax operations, each building a transaction of any kind with
 // fuzzer-chosen signer, destination, amount (0, small, the signer's
 // balance, near 2^63 or 2^64-1, raw), timeout, reservation (among those the
@@ -15,7 +16,8 @@
 // near 2^64-1).
 //
 // After every block:
-//   CheckInvariants(store) is OK (supply == balances + held, held sums agree)
+//   CheckInvariants(store) is OK (supply == balances + held + the fund's
+//     balance + unclaimed dividends, held sums agree, member records agree)
 //   every account's held_as_payer / held_as_provider equals the sum over its
 //     open reservations, and no open reservation is past the block's time
 //   each transaction whose CheckTx failed has that stateless code as its
@@ -94,6 +96,14 @@ struct World {
     pricing.prior_t0_ms = kGenesisTimeMs;
     pricing.prior_halving_ms = 77'630'000'000;
     genesis.pricing = pricing;
+    // A fund with a levy and a mint share that round, short epochs (most
+    // blocks cross one), and the uncapped issuer and the oracle as registrars.
+    FundRules fund;
+    fund.settle_levy_bps = 333;
+    fund.mint_share_bps = 77;
+    fund.epoch_ms = 5'000;
+    fund.registrars = {signers[4].Public(), signers[6].Public()};
+    genesis.fund = fund;
     options.create_if_missing = true;
     options.sync_writes = false;
     options.block_cache_bytes = 1 << 20;
@@ -178,7 +188,7 @@ class Run {
 
   void Go() {
     for (size_t op = 0; op < kOpsMax && in_->remaining_bytes() > 0 && blocks_ < kBlocksMax; ++op) {
-      switch (in_->ConsumeIntegralInRange<int>(0, 13)) {
+      switch (in_->ConsumeIntegralInRange<int>(0, 14)) {
         case 0:
           Transfer();
           break;
@@ -218,6 +228,9 @@ class Run {
           break;
         case 13:
           List();
+          break;
+        case 14:
+          FundOp();
           break;
       }
       if (pending_.size() >= kPendingTxMax) CutBlock();
@@ -396,7 +409,7 @@ class Run {
     std::vector<uint32_t> reserves;
     for (size_t k = 0; k < n; ++k) {
       pb::Operation* op = b.mutable_operations()->add_ops();
-      switch (in_->ConsumeIntegralInRange<int>(0, 7)) {
+      switch (in_->ConsumeIntegralInRange<int>(0, 8)) {
         case 0:
           op->mutable_transfer()->set_to(Dest());
           op->mutable_transfer()->set_amount_ucu(Amount(key.Public()));
@@ -440,6 +453,9 @@ class Run {
           o->set_observed_at_ms(time_ms_ + Small() - 1);
           break;
         }
+        case 7:
+          FundOperation(op);
+          break;
         default:
           break;  // an operation with no kind: MALFORMED
       }
@@ -452,6 +468,35 @@ class Run {
       Remember(&reservations_, &epoch_.reservations_seen, kReservationsMax,
                OperationReservationId(hash, k));
     }
+  }
+
+  // A fund registration or deregistration of a fuzzer-chosen member (now and
+  // then a short one: BAD_ADDRESS), or a claim.
+  template <typename Op>
+  void FundOperation(Op* op) {
+    auto member = [&] {
+      std::string m = Dest();
+      if (in_->ConsumeIntegralInRange<int>(0, 15) == 0) m.resize(31);
+      return m;
+    };
+    switch (in_->ConsumeIntegralInRange<int>(0, 2)) {
+      case 0:
+        op->mutable_fund_register()->set_member(member());
+        break;
+      case 1:
+        op->mutable_fund_deregister()->set_member(member());
+        break;
+      default:
+        op->mutable_fund_claim();
+        break;
+    }
+  }
+
+  void FundOp() {
+    const SecretKey& key = Signer();
+    pb::TxBody b;
+    FundOperation(&b);
+    Submit(key, std::move(b));
   }
 
   void Replay() {

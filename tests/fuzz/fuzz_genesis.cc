@@ -23,6 +23,10 @@ class EmptyState final : public chip::StateReader {
   std::optional<chip::TxLocation> GetTxLocation(const chip::Hash32&) override { return {}; }
   uint64_t GetIssuerMinted(const chip::PublicKey&) override { return 0; }
   chip::Supply GetSupply() override { return {}; }
+  std::optional<chip::FundState> GetFund() override { return std::nullopt; }
+  std::optional<chip::FundMember> GetFundMember(const chip::PublicKey&) override {
+    return std::nullopt;
+  }
   std::vector<std::pair<uint64_t, chip::Hash32>> ExpiredUpTo(uint64_t, size_t) override {
     return {};
   }

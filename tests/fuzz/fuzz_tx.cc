@@ -77,6 +77,12 @@ void CheckOkOperation(const Op& op, const std::string& self, const pb::Operation
   } else if (op.has_observe_price()) {
     FUZZ_ASSERT(op.observe_price().usd_micros_per_chip_hour() > 0, what);
     FUZZ_ASSERT(op.observe_price().source().size() <= kObservationSourceBytesMax, what);
+  } else if (op.has_fund_register()) {
+    FUZZ_ASSERT(op.fund_register().member().size() == kKeyBytes, what);
+  } else if (op.has_fund_deregister()) {
+    FUZZ_ASSERT(op.fund_deregister().member().size() == kKeyBytes, what);
+  } else if (op.has_fund_claim()) {
+    // no fields
   } else {
     FUZZ_ASSERT(false && "OK operation without a kind", what);
   }
