@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
       ReleaseCommand(&app, from),  // commands/escrow.cc
       MintCommand(&app, from),     // commands/supply.cc
       BurnCommand(&app, from),     // commands/supply.cc
+      FundCommand(&app, from),     // commands/fund.cc
       VerifyCommand(&app),         // commands/verify.cc
       SubmitCommand(&app),         // commands/submit.cc
       BatchCommand(&app, from),    // commands/batch.cc

@@ -96,6 +96,24 @@ std::vector<uint32_t> OperationsTouching(const pb::TxBody& body, const Hash32& t
   return out;
 }
 
+uint64_t FundLevyOf(const pb::TxBody& body, const ChainRules& rules) {
+  if (!rules.fund) return 0;
+  uint64_t total = 0;
+  auto add = [&](const auto& op) {
+    uint64_t levy = 0;
+    if (op.has_settle())
+      levy = BasisPointsOf(op.settle().amount_ucu(), rules.fund->settle_levy_bps);
+    if (op.has_mint()) levy = BasisPointsOf(op.mint().amount_ucu(), rules.fund->mint_share_bps);
+    total = CheckedAdd(total, levy).value_or(total);  // an OK transaction's levies fit
+  };
+  if (!IsMultiOp(body)) {
+    add(body);
+  } else {
+    for (const auto& op : body.operations().ops()) add(op);
+  }
+  return total;
+}
+
 namespace {
 
 // Invariant checks that rest on values read from the store: a failed read

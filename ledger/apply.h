@@ -57,4 +57,8 @@ std::vector<bool> RecordedMask(const pb::Block& block);
 std::vector<uint32_t> OperationsTouching(const pb::TxBody& body, const Hash32& tx_hash,
                                          const PublicKey& account, StateReader* reader);
 
+// What an applied-OK transaction paid the fund: the levy of its settlements
+// and the fund's share of its mints (0 on a chain without a fund).
+uint64_t FundLevyOf(const pb::TxBody& body, const ChainRules& rules);
+
 }  // namespace chip

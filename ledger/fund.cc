@@ -98,7 +98,9 @@ uint64_t CrossEpochs(FundState* fund, uint64_t epoch_ms, uint64_t time_ms) {
   }
   // Every further boundary of this block pays floor(balance / members), now
   // below 1 uCU (or nothing, with no member or an accumulator at its limit).
-  fund->last_dividend_ucu = crossed == 1 ? per_member : 0;
+  // What this block paid each member is what `last dividend` reports: an idle
+  // chain whose next block crosses several boundaries still shows it.
+  fund->last_dividend_ucu = per_member;
   fund->epoch = CheckedAdd(fund->epoch, crossed).value_or(std::numeric_limits<uint64_t>::max());
   // The boundary after `time_ms`; a chain that outlives 2^64 ms stops here.
   __extension__ unsigned __int128 next =

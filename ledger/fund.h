@@ -39,7 +39,7 @@ struct FundState {
   uint64_t acc_ucu = 0;            // sum of per-member dividends of all epochs
   uint64_t epoch = 0;              // boundaries crossed so far
   uint64_t next_boundary_ms = 0;   // block time at which the next epoch ends
-  uint64_t last_dividend_ucu = 0;  // per-member dividend of the last epoch crossed
+  uint64_t last_dividend_ucu = 0;  // paid per member by the last block that crossed a boundary
   uint64_t distributed_ucu = 0;    // paid out over all epochs
   bool operator==(const FundState& o) const;
 };

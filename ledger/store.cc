@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "ledger/check.h"
@@ -35,6 +36,10 @@ const std::vector<std::string>& ColumnFamilyNames() {
                                                  "fund_members"};
   return names;
 }
+
+// The one column family an existing store may lack: added by the equity
+// fund, empty on every chain that existed before it.
+constexpr const char* kAddableColumnFamily = "fund_members";
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -68,8 +73,9 @@ std::string HistoryKey(const PublicKey& account, uint64_t height, uint32_t index
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
-  // A store written before a column family existed gains it empty (the fund's
-  // members table is the newest: such a chain has no fund).
+  // A store written before the fund existed gains its members table empty
+  // (such a chain has no fund); a store missing any other table is from an
+  // older, incompatible build and is refused below.
   db_options.create_missing_column_families = true;
   db_options.max_open_files = 512;
   db_options.keep_log_file_num = 4;
@@ -153,6 +159,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   KeyHash hasher;
   randombytes_buf(hasher.sip_key, sizeof(hasher.sip_key));
   store->account_cache_ = std::unordered_map<PublicKey, Account, KeyHash>(1024, hasher);
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+    for (const auto& name : ColumnFamilyNames()) {
+      if (name == kAddableColumnFamily ||
+          std::find(existing.begin(), existing.end(), name) != existing.end()) {
+        continue;
+      }
+      return Status::FailedPrecondition(
+          "the store at " + path +
+          " was written by an older, incompatible version (column family " + name +
+          " not found); there is no migration before 1.0: start a new chain");
+    }
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
@@ -227,9 +246,11 @@ void Store::NoteError(Status s) {
 }
 
 Status Store::ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
-                      std::optional<std::string>* value) {
+                      std::optional<std::string>* value, const rocksdb::Snapshot* snapshot) {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &v);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  rocksdb::Status s = db_->Get(ro, cf, key, &v);
   if (s.IsNotFound()) {
     value->reset();
     return Status::Ok();
@@ -369,6 +390,36 @@ Result<std::optional<FundMember>> Store::ReadFundMember(const PublicKey& key) {
   auto m = DecodeFundMember(*v);
   if (!m) return Status::Corruption("bad fund member record");
   return m;
+}
+
+Result<AccountView> Store::ReadAccountView(const PublicKey& key) {
+  // Not through the account cache: it may already hold a value newer than
+  // the snapshot. A block's batch is atomic, so the snapshot sees all of a
+  // block or none of it.
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_.get(), snap};
+  AccountView view;
+  std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(accounts_, AsString(key), &v, snap));
+  if (v) {
+    view.account = DecodeAccount(*v);
+    if (!view.account) return Status::Corruption("bad account record");
+  }
+  CHIP_RETURN_IF_ERROR(ReadRaw(fund_members_, AsString(key), &v, snap));
+  if (v) {
+    view.member = DecodeFundMember(*v);
+    if (!view.member) return Status::Corruption("bad fund member record");
+  }
+  CHIP_RETURN_IF_ERROR(ReadRaw(meta_, kFundKey, &v, snap));
+  if (v) {
+    view.fund = DecodeFundState(*v);
+    if (!view.fund) return Status::Corruption("bad fund record");
+  }
+  return view;
 }
 
 std::vector<std::pair<uint64_t, Hash32>> Store::ExpiredUpTo(uint64_t time_ms, size_t max) {

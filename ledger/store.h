@@ -34,6 +34,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace chip {
@@ -67,6 +68,14 @@ struct StoredObservation {
 struct OpenReservationRef {
   Hash32 id{};
   ReservationRole role = ReservationRole::kPayer;
+};
+
+// An account, its fund-member record and the fund, read from one snapshot so
+// that a dividend credited by a concurrent commit is counted exactly once.
+struct AccountView {
+  std::optional<Account> account;
+  std::optional<FundMember> member;
+  std::optional<FundState> fund;
 };
 
 struct StoreOptions {
@@ -103,6 +112,7 @@ class Store final : public StateReader {
   Result<std::optional<Reservation>> ReadReservation(const Hash32& id);
   Result<std::optional<FundState>> ReadFund();
   Result<std::optional<FundMember>> ReadFundMember(const PublicKey& key);
+  Result<AccountView> ReadAccountView(const PublicKey& key);
   // A RocksDB property (e.g. "rocksdb.estimate-num-keys") summed over column
   // families; nullopt when RocksDB does not know it.
   std::optional<uint64_t> IntProperty(const std::string& name);
@@ -142,7 +152,7 @@ class Store final : public StateReader {
   Store() = default;
   std::optional<std::string> Read(rocksdb::ColumnFamilyHandle* cf, const std::string& key);
   Status ReadRaw(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
-                 std::optional<std::string>* value);
+                 std::optional<std::string>* value, const rocksdb::Snapshot* snapshot = nullptr);
   void NoteError(Status s);
   // The account cache. Only the writer's thread (the StateReader methods and
   // CommitBlock) adds to it, and CommitBlock updates it after the block is

@@ -38,6 +38,13 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 constexpr uint64_t kDevFundingUcu = 1'000'000ull * kUcuPerCu;  // 1,000,000 CU
+// The dev chain's equity fund: 1% (100 basis points) of every settlement,
+// paid out to the members every 60 s. No share of mints: on a dev chain the
+// dev key mints test money, and a recipient expects what was minted.
+constexpr uint64_t kDevFundLevyBps = 100;
+constexpr uint64_t kDevFundEpochMs = 60'000;
+// --fund-epoch-ms at most a year: a dev chain wants to see dividends.
+constexpr uint64_t kFundEpochMsFlagMax = 366ull * 86'400'000;
 
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -253,7 +260,7 @@ Result<PublicKey> EnsureDevKey(const std::string& wallet_dir, bool fresh_chain,
 // A development genesis: `validators` produce, the dev key issues, observes
 // prices and holds the initial funds.
 Genesis DevGenesis(const std::string& name, const std::vector<PublicKey>& validators,
-                   const PublicKey& dev_key) {
+                   const PublicKey& dev_key, uint64_t fund_epoch_ms) {
   Genesis g;
   g.chain_name = name;
   g.genesis_time_ms = NowMs();
@@ -262,6 +269,15 @@ Genesis DevGenesis(const std::string& name, const std::vector<PublicKey>& valida
   g.issuers.push_back({dev_key, std::nullopt});
   g.oracles.push_back(dev_key);
   g.balances.emplace_back(dev_key, kDevFundingUcu);
+  // A small equity fund (docs/FUND.md) so that a newcomer sees a dividend
+  // within minutes: 1% of every settlement, paid out every minute, with the
+  // dev key registering members.
+  FundRules fund;
+  fund.settle_levy_bps = kDevFundLevyBps;
+  fund.mint_share_bps = 0;
+  fund.epoch_ms = fund_epoch_ms;
+  fund.registrars.insert(dev_key);
+  g.fund = fund;
   return g;
 }
 
@@ -281,7 +297,9 @@ void PrintDevBanner(const Node& node, const std::string& wallet_dir, const std::
       "  chip keys new alice            # asks for a passphrase (or set CHIP_PASSPHRASE)\n"
       "  chip send alice 25 --from dev\n"
       "  chip reserve alice 10 --from dev --timeout 1h   # escrow for a compute job\n"
-      "  chip history dev\n\n"
+      "  chip history dev\n"
+      "  chip fund register alice --from dev   # the equity fund: 1%% of every\n"
+      "  chip fund                             # settlement, paid out every minute\n\n"
       "Ctrl-C stops the node; `chipd dev` again resumes the same chain.\n\n",
       node.chain().genesis().chain_name.c_str(),
       ToHex(node.chain().chain_id()).substr(0, 16).c_str(), addr.c_str(),
@@ -338,6 +356,11 @@ int main(int argc, char** argv) {
   std::string dev_dir = ".chipdev", dev_wallet;
   dev->add_option("--data-dir", dev_dir, "dev chain directory (default ./.chipdev)");
   dev->add_option("--wallet", dev_wallet, "chip wallet directory (default $CHIP_HOME or ~/.chip)");
+  uint64_t dev_fund_epoch_ms = kDevFundEpochMs;
+  dev->add_option(
+         "--fund-epoch-ms", dev_fund_epoch_ms,
+         "a new chain's equity-fund epoch (default 60000; an existing chain keeps its own)")
+      ->check(CLI::Range(uint64_t{1}, kFundEpochMsFlagMax));
   Overrides dev_over;
   dev_over.Register(dev);
 
@@ -364,6 +387,12 @@ int main(int argc, char** argv) {
   devnet->add_option("--log-level", net.log_level, "nodes' log level (default info)");
   devnet->add_option("--node-flag", net.node_flags,
                      "extra flag for every node's chipd start (repeatable)");
+  uint64_t net_fund_epoch_ms = kDevFundEpochMs;
+  devnet
+      ->add_option(
+          "--fund-epoch-ms", net_fund_epoch_ms,
+          "a new chain's equity-fund epoch (default 60000; an existing chain keeps its own)")
+      ->check(CLI::Range(uint64_t{1}, kFundEpochMsFlagMax));
 
   try {
     app.parse(argc, argv);
@@ -462,7 +491,7 @@ int main(int argc, char** argv) {
       Status v = ValidateConfig(c);
       if (!v.ok()) return Fail(v);
       SecretKey node_key = GenerateKey();
-      Genesis g = DevGenesis("chipledger-dev", {node_key.Public()}, dev_key);
+      Genesis g = DevGenesis("chipledger-dev", {node_key.Public()}, dev_key, dev_fund_epoch_ms);
       Status s = InitDataDir(c, g, node_key);
       if (!s.ok()) return Fail(s);
       std::printf("created dev chain in %s\n", dev_dir.c_str());
@@ -499,7 +528,7 @@ int main(int argc, char** argv) {
         keys.push_back(GenerateKey());
         validators.push_back(keys.back().Public());
       }
-      Genesis g = DevGenesis("chipledger-devnet", validators, *dev_key);
+      Genesis g = DevGenesis("chipledger-devnet", validators, *dev_key, net_fund_epoch_ms);
       for (size_t i = 0; i < net.nodes; ++i) {
         NodeConfig c;
         c.data_dir = DevnetNodeDir(net, i);

@@ -3,8 +3,11 @@
 // random workload replayed byte for byte.
 #include "ledger/fund.h"
 
+#include <rocksdb/db.h>
+
 #include <catch2/catch.hpp>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "ledger/genesis.h"
@@ -209,7 +212,7 @@ TEST_CASE("two boundaries crossed by one block are two epochs, in order", "[ledg
   FundState s = Fund(f);
   CHECK(s.epoch == 2);
   CHECK(s.acc_ucu == 5'000);
-  CHECK(s.last_dividend_ucu == 0);
+  CHECK(s.last_dividend_ucu == 5'000);  // what this block paid each member
   CHECK(s.balance_ucu == 1);
   CHECK(s.next_boundary_ms == 31'000);
   CHECK(s.distributed_ucu == 10'000);
@@ -217,6 +220,7 @@ TEST_CASE("two boundaries crossed by one block are two epochs, in order", "[ledg
   f.Block({}, 25'000 + 1'000'000 * kEpochMs);
   CHECK(Fund(f).epoch == 1'000'002);
   CHECK(Fund(f).next_boundary_ms == 31'000 + 1'000'000 * kEpochMs);
+  CHECK(Fund(f).last_dividend_ucu == 0);  // floor(1 / 2)
   CHECK(Owed(f, f.alice) == 5'000);
   REQUIRE(CheckInvariants(f.chain->store()).ok());
 }
@@ -414,4 +418,46 @@ TEST_CASE("seeded random fund workload: invariants every block, byte-identical r
               .ok());
   CHECK(left == right);
   CHECK(!left.empty());
+}
+
+// A store made before the fund existed has no fund_members column family: it
+// gains it, empty, and its chain opens and keeps producing. A store missing
+// any other table is from an incompatible build and is refused by name.
+TEST_CASE("a store without the fund members table gains it; one missing another is refused",
+          "[ledger][fund][store]") {
+  ChainFixture f;  // no fund
+  RequireOk(f.Block({f.Transfer(f.alice, f.bob.Public(), 1'000)}, 2'000));
+  const std::string path = f.dir.Sub("db");
+  const Hash32 tip = f.chain->tip_hash();
+  f.chain.reset();
+  auto drop = [&](const std::string& family) {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), path, &names).ok());
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path, descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == family) REQUIRE(db->DropColumnFamily(handles[i]).ok());
+    }
+    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  };
+  drop("fund_members");
+  {
+    auto reopened = Chain::Open(path);
+    REQUIRE(reopened.ok());
+    CHECK((*reopened)->tip_hash() == tip);
+    f.chain = std::move(*reopened);
+    RequireOk(f.Block({f.Transfer(f.alice, f.bob.Public(), 1'000)}, 3'000));
+    CHECK(f.Balance(f.bob) == 2'000);
+    f.chain.reset();
+  }
+  drop("observations");
+  auto refused = Chain::Open(path);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(refused.status().message().find("column family observations not found") !=
+        std::string::npos);
 }

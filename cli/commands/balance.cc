@@ -51,10 +51,18 @@ int RunBalance(Session* s, const BalanceFlags& f) {
             {"balance", AmountJson(resp.balance_ucu())},
             {"held_as_payer", AmountJson(resp.held_as_payer_ucu())},
             {"held_as_provider", AmountJson(resp.held_as_provider_ucu())},
-            {"open_reservations", res}};
+            {"open_reservations", res},
+            {"unclaimed_dividend", AmountJson(resp.unclaimed_dividend_ucu())},
+            {"fund_member", resp.fund_member()}};
   std::string out = EncodeAddress(*key) + "\n  available          " + FormatCu(resp.balance_ucu()) +
                     " CU\n  held (paying)      " + FormatCu(resp.held_as_payer_ucu()) +
                     " CU\n  held (for you)     " + FormatCu(resp.held_as_provider_ucu()) + " CU\n";
+  if (resp.unclaimed_dividend_ucu() != 0 || resp.fund_member()) {
+    // GetAccount's balance already counts the dividend (credited on the
+    // key's next transaction or `chip fund claim`).
+    out += "  of which dividend  " + FormatCu(resp.unclaimed_dividend_ucu()) + " CU unclaimed" +
+           (resp.fund_member() ? " (fund member)" : " (no longer a member)") + "\n";
+  }
   if (!human.empty()) out += "open reservations:\n" + human;
   if (!resp.exists()) out += "  (never credited)\n";
   s->Print(j, out);

@@ -91,7 +91,8 @@ Command BatchCommand(CLI::App* app, const std::string& default_from) {
   f->from = default_from;
   CLI::App* cmd = app->add_subcommand("batch", "submit several operations from a JSON file");
   cmd->add_option("file", f->file,
-                  "JSON array of {\"op\": send|reserve|settle|release|mint|burn, \"to\", "
+                  "JSON array of {\"op\": send|reserve|settle|release|mint|burn|fund-register|"
+                  "fund-deregister|fund-claim, \"to\", "
                   "\"amount\", \"timeout\", \"reservation\", \"final\", \"memo\", \"from\"}")
       ->required();
   cmd->add_flag("--atomic", f->atomic, "all apply or none");

@@ -48,6 +48,7 @@ Command SettleCommand(CLI::App* app, const std::string& default_from);   // escr
 Command ReleaseCommand(CLI::App* app, const std::string& default_from);  // escrow.cc
 Command MintCommand(CLI::App* app, const std::string& default_from);     // supply.cc
 Command BurnCommand(CLI::App* app, const std::string& default_from);     // supply.cc
+Command FundCommand(CLI::App* app, const std::string& default_from);     // fund.cc
 Command VerifyCommand(CLI::App* app);                                    // verify.cc
 Command SubmitCommand(CLI::App* app);                                    // submit.cc
 Command BatchCommand(CLI::App* app, const std::string& default_from);    // batch.cc

@@ -6,6 +6,7 @@
 
 #include "cli/commands/commands.h"
 #include "ledger/address.h"
+#include "ledger/amount.h"
 #include "ledger/tx.h"
 
 namespace chip::cli {
@@ -63,15 +64,19 @@ int RunHistory(Session* s, const HistoryFlags& f) {
         }
         ops_text += " of " + std::to_string(body["operations"].size());
       }
+      if (it.fund_levy_ucu() != 0) item["fund_levy"] = AmountJson(it.fund_levy_ucu());
       items.push_back(item);
       std::string amount =
           body.contains("amount") ? body["amount"]["cu"].get<std::string>() + " CU" : "";
       std::string peer = body.contains("to") ? " to " + body["to"].get<std::string>() : "";
       std::string kind = body["kind"].get<std::string>();
       if (kind == "operations") kind = std::to_string(body["operations"].size()) + " operations";
-      human += std::to_string(it.height()) + ":" + std::to_string(it.index()) + "  " +
-               FormatTimeMs(it.block_time_ms()) + "  " + kind + " " + amount + peer + "  " +
-               ResultName(it.code()) + "  " + ToHex(it.tx_hash()).substr(0, 16) + ops_text + "\n";
+      human +=
+          std::to_string(it.height()) + ":" + std::to_string(it.index()) + "  " +
+          FormatTimeMs(it.block_time_ms()) + "  " + kind + " " + amount + peer + "  " +
+          ResultName(it.code()) + "  " + ToHex(it.tx_hash()).substr(0, 16) + ops_text +
+          (it.fund_levy_ucu() != 0 ? "  fund levy " + FormatCu(it.fund_levy_ucu()) + " CU" : "") +
+          "\n";
     }
     next = resp.next_cursor();
   } while (f.all && !next.empty());

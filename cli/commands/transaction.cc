@@ -36,6 +36,33 @@ std::string DescribeBody(const std::string& body) {
   return s;
 }
 
+// What an OK settle or mint paid the equity fund, asked of the node (which
+// knows the chain's rates); nothing on a chain without a fund or when the
+// node does not answer (the result itself stands).
+void AddFundLevy(Session* s, const pb::TxResult& r, const std::string& body_bytes, json* extra,
+                 std::string* what) {
+  if (r.code() != pb::RESULT_OK) return;
+  pb::TxBody body;
+  if (!body.ParseFromString(body_bytes)) return;
+  bool levied = body.has_settle() || body.has_mint();
+  for (const auto& op : body.operations().ops())
+    levied = levied || op.has_settle() || op.has_mint();
+  if (!levied) return;
+  pb::GetTxRequest req;
+  req.set_tx_hash(r.tx_hash());
+  pb::GetTxResponse resp;
+  auto ctx = s->client().Context();
+  if (!s->client().stub()->GetTx(ctx.get(), req, &resp).ok() || resp.fund_levy_ucu() == 0) return;
+  (*extra)["fund_levy"] = AmountJson(resp.fund_levy_ucu());
+  *what += "\n" + std::string(body.has_mint() ? "fund share " : "fund levy ") +
+           FormatCu(resp.fund_levy_ucu()) + " CU to the equity fund";
+  if (body.has_settle()) {
+    const uint64_t net = body.settle().amount_ucu() - resp.fund_levy_ucu();  // levy <= amount
+    (*extra)["provider_received"] = AmountJson(net);
+    *what += ", the provider received " + FormatCu(net) + " CU";
+  }
+}
+
 int Report(Session* s, const pb::TxResult& r, const std::string& what, const json& extra) {
   json j = TxResultJson(r);
   for (const auto& [k, v] : extra.items()) j[k] = v;  // chip-hour conversions, observations
@@ -156,9 +183,21 @@ Result<pb::TxBody> BuildBody(const wallet::Keystore& keystore, const OpText& t) 
     auto a = need_amount();
     if (!a.ok()) return a.status();
     b.mutable_burn()->set_amount_ucu(*a);
+  } else if (op == "fund-register" || op == "fund-deregister") {
+    auto k = need_to();
+    if (!k.ok()) return k.status();
+    if (op == "fund-register") {
+      b.mutable_fund_register()->set_member(AsString(*k));
+    } else {
+      b.mutable_fund_deregister()->set_member(AsString(*k));
+    }
+  } else if (op == "fund-claim") {
+    b.mutable_fund_claim();
   } else {
-    return Status::InvalidArgument("unknown operation '" + op +
-                                   "' (send, reserve, settle, release, mint, burn)");
+    return Status::InvalidArgument(
+        "unknown operation '" + op +
+        "' (send, reserve, settle, release, mint, burn, fund-register, fund-deregister, "
+        "fund-claim)");
   }
   return b;
 }
@@ -232,8 +271,10 @@ int SendSigned(Session* s, const pb::SubmitTxRequest& req, const std::string& wh
     }
     return s->Fail(e);
   }
-  if (what.empty()) return Report(s, resp.result(), DescribeBody(req.tx().body()), extra);
-  return Report(s, resp.result(), what, extra);
+  std::string text = what.empty() ? DescribeBody(req.tx().body()) : what;
+  json fields = extra;
+  AddFundLevy(s, resp.result(), req.tx().body(), &fields, &text);
+  return Report(s, resp.result(), text, fields);
 }
 
 }  // namespace chip::cli

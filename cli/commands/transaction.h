@@ -60,8 +60,10 @@ Command TxSessionCommand(CLI::App* app, std::shared_ptr<Flags> flags,
 
 // One operation as text, from the command line or a `chip batch` file.
 struct OpText {
-  std::string op;  // send (or transfer), reserve, settle, release, mint, burn
-  std::string to;  // a key name or address
+  // send (or transfer), reserve, settle, release, mint, burn, fund-register,
+  // fund-deregister, fund-claim
+  std::string op;
+  std::string to;  // a key name or address; the member for fund-(de)register
   std::string amount;
   std::string timeout;      // reserve
   std::string reservation;  // settle, release: the id in hex

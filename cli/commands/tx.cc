@@ -6,6 +6,7 @@
 
 #include "cli/commands/commands.h"
 #include "ledger/address.h"
+#include "ledger/amount.h"
 
 namespace chip::cli {
 
@@ -34,6 +35,7 @@ std::string DescribeOperations(const json& body, const pb::TxResult& r) {
     }
     if (op.value("final", false)) s += " (final)";
     if (op.contains("chip")) s += " " + op["chip"].get<std::string>();
+    if (op.contains("member")) s += " member " + op["member"].get<std::string>();
     if (op.contains("reservation_id")) {
       s += "  reservation id " + op["reservation_id"].get<std::string>();
     }
@@ -62,7 +64,12 @@ int RunTx(Session* s, const std::string& hash_hex) {
   if (j["body"]["kind"] == "operations") {
     human += DescribeOperations(j["body"], r);
   } else {
-    human += j["body"].dump();
+    human += SafeDump(j["body"]);  // a chip name or source may not be UTF-8
+  }
+  if (resp.fund_levy_ucu() != 0) {
+    j["fund_levy"] = AmountJson(resp.fund_levy_ucu());
+    human += "\n  fund levy " + FormatCu(resp.fund_levy_ucu()) +
+             " CU (of the amounts settled or minted, paid to the equity fund)";
   }
   s->Print(j, human);
   return kExitOk;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "ledger/address.h"
+#include "ledger/amount.h"
 #include "ledger/check.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
@@ -246,6 +247,7 @@ std::unique_ptr<ParsedRequestService> LedgerMethods(LedgerService* ledger, Metri
   s->AddUnary("GetCheckpoint", ledger, &LedgerService::GetCheckpoint);
   s->AddUnary("GetInclusionProof", ledger, &LedgerService::GetInclusionProof);
   s->AddUnary("GetConsistencyProof", ledger, &LedgerService::GetConsistencyProof);
+  s->AddUnary("GetFund", ledger, &LedgerService::GetFund);
   s->CheckComplete();
   return s;
 }
@@ -394,6 +396,57 @@ grpc::Status LedgerService::GetTx(grpc::ServerContext*, const pb::GetTxRequest* 
     }
     *resp->mutable_tx() = (*stored)->tx;
     *resp->mutable_result() = FromStored(ctx_->chain->store(), *hash, **stored, false);
+    if (resp->result().code() == pb::RESULT_OK && ctx_->chain->rules().fund) {
+      pb::TxBody body;
+      if (body.ParseFromString((*stored)->tx.body())) {
+        resp->set_fund_levy_ucu(FundLevyOf(body, ctx_->chain->rules()));
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LedgerService::GetFund(grpc::ServerContext*, const pb::GetFundRequest* req,
+                                    pb::GetFundResponse* resp) {
+  return Guard("GetFund", ctx_->metrics, [&]() -> grpc::Status {
+    std::optional<PublicKey> member;
+    if (!req->member().empty()) {
+      member = Key32(req->member());
+      if (!member) return InvalidArgument("member must be a 32-byte public key");
+    }
+    const auto& rules = ctx_->chain->rules().fund;
+    resp->set_fund_enabled(rules.has_value());
+    if (!rules) return grpc::Status::OK;
+    resp->set_settle_levy_bps(static_cast<uint32_t>(rules->settle_levy_bps));
+    resp->set_mint_share_bps(static_cast<uint32_t>(rules->mint_share_bps));
+    resp->set_epoch_ms(rules->epoch_ms);
+    for (const auto& k : rules->registrars) resp->add_registrars(AsString(k));
+    Store* store = ctx_->chain->store();
+    resp->set_height(ctx_->orderer->Tip().height());  // read before the state: never newer
+    // The fund and the member from one snapshot (see ReadAccountView).
+    AccountView view;
+    if (member) {
+      auto v = store->ReadAccountView(*member);
+      if (!v.ok()) return ToGrpc(v.status());
+      view = std::move(*v);
+    } else {
+      auto fund = store->ReadFund();
+      if (!fund.ok()) return ToGrpc(fund.status());
+      view.fund = *fund;
+    }
+    if (!view.fund) return ToGrpc(Status::Corruption("fund record missing"));
+    const FundState& f = *view.fund;
+    resp->set_balance_ucu(f.balance_ucu);
+    resp->set_unclaimed_ucu(f.unclaimed_ucu);
+    resp->set_members(f.members);
+    resp->set_epoch(f.epoch);
+    resp->set_next_boundary_ms(f.next_boundary_ms);
+    resp->set_last_dividend_ucu(f.last_dividend_ucu);
+    resp->set_distributed_ucu(f.distributed_ucu);
+    if (view.member) {
+      resp->set_member_registered(view.member->registered);
+      resp->set_member_unclaimed_ucu(UnclaimedDividend(f, *view.member));
+    }
     return grpc::Status::OK;
   });
 }
@@ -404,17 +457,30 @@ grpc::Status LedgerService::GetAccount(grpc::ServerContext*, const pb::GetAccoun
     auto key = Key32(req->account());
     if (!key) return InvalidArgument("account must be a 32-byte public key");
     Store* store = ctx_->chain->store();
-    auto account = store->ReadAccount(*key);
-    if (!account.ok()) return ToGrpc(account.status());
-    if (!account->has_value()) {
+    // One snapshot: a commit that credits the dividend between two separate
+    // reads would have it counted twice or not at all.
+    auto view = store->ReadAccountView(*key);
+    if (!view.ok()) return ToGrpc(view.status());
+    uint64_t dividend = 0;
+    bool member = false;
+    if (ctx_->chain->rules().fund && view->member) {
+      if (!view->fund) return ToGrpc(Status::Corruption("fund record missing"));
+      dividend = UnclaimedDividend(*view->fund, *view->member);
+      member = view->member->registered;
+    }
+    if (!view->account && dividend == 0 && !member) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           "account " + EncodeAddress(*key) + " has never been credited");
     }
+    const Account a = view->account.value_or(Account{});
     resp->set_account(AsString(*key));
-    resp->set_exists(true);
-    resp->set_balance_ucu((*account)->balance_ucu);
-    resp->set_held_as_payer_ucu((*account)->held_as_payer_ucu);
-    resp->set_held_as_provider_ucu((*account)->held_as_provider_ucu);
+    resp->set_exists(view->account.has_value());
+    resp->set_unclaimed_dividend_ucu(dividend);
+    resp->set_fund_member(member);
+    // Shown as if credited; a balance plus a dividend never exceeds the supply.
+    resp->set_balance_ucu(CheckedAdd(a.balance_ucu, dividend).value_or(a.balance_ucu));
+    resp->set_held_as_payer_ucu(a.held_as_payer_ucu);
+    resp->set_held_as_provider_ucu(a.held_as_provider_ucu);
     auto open = store->OpenReservations(*key, kOpenReservationsListed + 1);
     if (!open.ok()) return ToGrpc(open.status());
     for (size_t i = 0; i < open->size() && i < kOpenReservationsListed; ++i) {
@@ -475,6 +541,9 @@ grpc::Status LedgerService::ListHistory(grpc::ServerContext*, const pb::ListHist
       if (body.ParseFromString((*stored)->tx.body())) {
         for (uint32_t op : OperationsTouching(body, e.tx_hash, *key, store))
           item->add_operations(op);
+        if (item->code() == pb::RESULT_OK) {
+          item->set_fund_levy_ucu(FundLevyOf(body, ctx_->chain->rules()));
+        }
       }
     }
     if (entries->size() > *page) {

@@ -72,6 +72,8 @@ class LedgerService final : public chipledger::v1::Ledger::Service {
   grpc::Status GetConsistencyProof(grpc::ServerContext* context,
                                    const chipledger::v1::GetConsistencyProofRequest* req,
                                    chipledger::v1::GetConsistencyProofResponse* resp) override;
+  grpc::Status GetFund(grpc::ServerContext* context, const chipledger::v1::GetFundRequest* req,
+                       chipledger::v1::GetFundResponse* resp) override;
 
  private:
   // Queues checked transactions and waits for their block (or the client's

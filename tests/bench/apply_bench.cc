@@ -7,9 +7,17 @@
 //
 //   chip_apply_bench [--txs N] [--accounts N] [--block N] [--hot]
 //
+// With --fund it measures instead the block that crosses an epoch boundary of
+// the equity fund (docs/FUND.md) with 10, 100,000 and 1,000,000 members
+// registered (or the counts of --members A,B,...), against a block of the
+// same content that crosses none, in the same chain:
+//
+//   chip_apply_bench --fund [--members 10,100000,1000000] [--rounds N]
+//
 // A measurement tool, not a test: it asserts nothing about speed.
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +29,8 @@
 
 #include "ledger/chain.h"
 #include "ledger/crypto.h"
+#include "ledger/fund.h"
+#include "ledger/limits.h"
 #include "ledger/tx.h"
 #include "test_util.h"
 
@@ -158,9 +168,128 @@ void Print(const char* name, const Figures& f) {
       (f.prepare_cpu_us + f.commit_cpu_us) / n);
 }
 
+// --- the equity fund's epoch boundary ---------------------------------------
+
+// A member's public key: any 32 bytes register (the ledger checks the length).
+PublicKey FundBenchMember(uint64_t i) {
+  PublicKey k{};
+  std::memcpy(k.data(), &i, sizeof(i));
+  k[31] = 0xF0;
+  return k;
+}
+
+struct BlockTimes {
+  double wall_us = 0, cpu_us = 0;
+};
+
+BlockTimes TimedBlock(test::ChainFixture* f, std::vector<pb::SignedTx> txs, uint64_t time_ms) {
+  const double w0 = NowUs(), c0 = ThreadCpuUs();
+  auto p = f->chain->Prepare(std::move(txs), {}, time_ms, f->validator, nullptr);
+  if (!p.ok() || !f->chain->CommitPrepared(&*p).ok()) std::abort();
+  return {NowUs() - w0, ThreadCpuUs() - c0};
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// `members` registered in lists of 128 (one signature each), then `rounds`
+// times: a mint that fills the fund, a block of one transfer before the
+// boundary (the baseline) and the same block just after it (the boundary).
+void FundBoundary(uint64_t members, size_t rounds) {
+  constexpr uint64_t kEpochMs = 1'000'000;
+  FundRules rules;
+  rules.settle_levy_bps = 100;
+  rules.mint_share_bps = 100;
+  rules.epoch_ms = kEpochMs;
+  rules.registrars.insert(test::TestKey(201).Public());  // the fixture's issuer
+  test::ChainFixture fx(StoreOptions{}, rules);
+  uint64_t time_ms = 1'001;
+  const double r0 = NowUs();
+  constexpr size_t kTxsPerBlock = 64;
+  for (uint64_t next = 0; next < members;) {
+    std::vector<pb::SignedTx> txs;
+    while (next < members && txs.size() < kTxsPerBlock) {
+      pb::TxBody b;
+      const uint64_t n = std::min<uint64_t>(kTxOperationsMax, members - next);
+      if (n == 1) {
+        b.mutable_fund_register()->set_member(AsString(FundBenchMember(next++)));
+      } else {
+        for (uint64_t i = 0; i < n; ++i) {
+          b.mutable_operations()->add_ops()->mutable_fund_register()->set_member(
+              AsString(FundBenchMember(next++)));
+        }
+      }
+      txs.push_back(fx.Sign(fx.issuer, b));
+    }
+    TimedBlock(&fx, std::move(txs), time_ms++);
+  }
+  const double registered_s = (NowUs() - r0) / 1e6;
+  auto fund = fx.chain->store()->GetFund();
+  if (!fund || fund->members != members) {
+    std::fprintf(stderr, "registration failed: %llu members\n",
+                 static_cast<unsigned long long>(fund ? fund->members : 0));
+    std::exit(1);
+  }
+  std::vector<double> base_wall, base_cpu, cross_wall, cross_cpu;
+  uint64_t paid = 0;
+  for (size_t r = 0; r < rounds; ++r) {
+    const uint64_t boundary = fx.chain->store()->GetFund()->next_boundary_ms;
+    // The mint's share fills the fund: 1% of 10^12 uCU.
+    TimedBlock(&fx, {fx.Mint(fx.issuer, fx.alice.Public(), 1'000'000'000'000)}, boundary - 3);
+    BlockTimes base = TimedBlock(&fx, {fx.Transfer(fx.alice, fx.bob.Public(), 1)}, boundary - 2);
+    BlockTimes cross = TimedBlock(&fx, {fx.Transfer(fx.alice, fx.bob.Public(), 1)}, boundary);
+    base_wall.push_back(base.wall_us);
+    base_cpu.push_back(base.cpu_us);
+    cross_wall.push_back(cross.wall_us);
+    cross_cpu.push_back(cross.cpu_us);
+    paid = fx.chain->store()->GetFund()->last_dividend_ucu;
+  }
+  std::printf(
+      "%9llu members  registered in %6.1f s  | one-transfer block, median of %zu: "
+      "no boundary %7.1f us wall %7.1f us cpu | crossing a boundary %7.1f us wall %7.1f us "
+      "cpu | ratio %.2f | dividend %llu uCU each\n",
+      static_cast<unsigned long long>(members), registered_s, rounds, Median(base_wall),
+      Median(base_cpu), Median(cross_wall), Median(cross_cpu), Median(cross_cpu) / Median(base_cpu),
+      static_cast<unsigned long long>(paid));
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--fund") {
+    std::vector<uint64_t> counts = {10, 100'000, 1'000'000};
+    size_t rounds = 15;
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--members" && i + 1 < argc) {
+        counts.clear();
+        std::string list = argv[++i];
+        for (size_t pos = 0; pos <= list.size();) {
+          size_t comma = list.find(',', pos);
+          if (comma == std::string::npos) comma = list.size();
+          counts.push_back(std::strtoull(list.substr(pos, comma - pos).c_str(), nullptr, 10));
+          pos = comma + 1;
+        }
+      } else if (a == "--rounds" && i + 1 < argc) {
+        rounds = std::strtoull(argv[++i], nullptr, 10);
+      } else {
+        std::fprintf(stderr, "usage: chip_apply_bench --fund [--members A,B,...] [--rounds N]\n");
+        return 2;
+      }
+    }
+    for (uint64_t c : counts) {
+      if (c == 0 || c > 100'000'000 || rounds == 0) {
+        std::fprintf(stderr, "need 1..100000000 members and --rounds >= 1\n");
+        return 2;
+      }
+    }
+    std::printf("equity fund: apply + commit of the block that crosses an epoch boundary\n");
+    for (uint64_t c : counts) FundBoundary(c, rounds);
+    return 0;
+  }
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -373,7 +373,7 @@ TEST_CASE("a request that does not parse is INVALID_ARGUMENT with a message on e
       ++methods;
     }
   }
-  CHECK(methods == 18);  // 13 Ledger methods, 5 Pricing methods
+  CHECK(methods == 19);  // 14 Ledger methods, 5 Pricing methods
   // Valid bytes still reach the handlers: an empty GetStatusRequest is fine.
   CHECK(RawCall(channel, "/chipledger.v1.Ledger/GetStatus", "").ok());
   std::string log = node.log();

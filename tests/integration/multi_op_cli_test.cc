@@ -299,7 +299,9 @@ TEST_CASE("chip settle --many settles several reservations in one transaction",
   REQUIRE(j["transactions"][0]["operations"].size() == 3);
   CHECK(j["transactions"][0]["operations"][1]["final"] == true);
   CHECK(j["transactions"][0]["operations"][2]["outcome"] == "applied");
-  CHECK(MultiOpCliBalance(node, "bob") == 3'500'000);
+  // The dev chain's equity fund takes 1% of every settlement: 3.5 CU settled
+  // pays the provider 3.465 and the fund 0.035.
+  CHECK(MultiOpCliBalance(node, "bob") == 3'465'000);
   json alice = node.ChipJson({"balance", "alice"});
   CHECK(alice["balance"]["ucu"] == 89'000'000);  // 4 of id2 came back
   CHECK(alice["held_as_payer"]["ucu"] == 7'500'000);
@@ -309,6 +311,7 @@ TEST_CASE("chip settle --many settles several reservations in one transaction",
   CHECK(shown["body"]["operations"][0]["kind"] == "settle");
   CHECK(shown["body"]["operations"][0]["reservation"] == id1);
   CHECK(shown["body"]["operations"][1]["final"] == true);
+  CHECK(shown["fund_levy"]["ucu"] == 35'000);
 
   // JSON lines; a final settle by the payer is NOT_PROVIDER and undoes the
   // non-final one before it.
@@ -319,11 +322,11 @@ TEST_CASE("chip settle --many settles several reservations in one transaction",
   json refused = node.ChipJson({"settle", "--many", jsonl, "--from", "alice"}, 3);
   CHECK(refused["transactions"][0]["code"] == "NOT_PROVIDER");
   CHECK(refused["transactions"][0]["failed_operation"] == 1);
-  CHECK(MultiOpCliBalance(node, "bob") == 3'500'000);
+  CHECK(MultiOpCliBalance(node, "bob") == 3'465'000);
   CHECK(node.ChipJson({"balance", "alice"})["held_as_payer"]["ucu"] == 7'500'000);
   json closed = node.ChipJson({"settle", "--many", jsonl, "--from", "bob"});
   CHECK(closed["transactions"][0]["code"] == "OK");
-  CHECK(MultiOpCliBalance(node, "bob") == 4'500'000);
+  CHECK(MultiOpCliBalance(node, "bob") == 4'455'000);  // 1 more settled, 0.01 levied
   CHECK(node.ChipJson({"balance", "alice"})["held_as_payer"]["ucu"] == 0);
 
   // Bad lines name themselves.

@@ -66,7 +66,12 @@ TEST_CASE("a new user moves compute credits with chip against chipd dev", "[inte
   CHECK(Ucu(alice, "held_as_payer") == 10'000'000);
   REQUIRE(alice["open_reservations"].size() == 1);
   CHECK(alice["open_reservations"][0]["id"] == id);
-  CHECK(node.ChipJson({"settle", id, "1.5", "--from", "bob"})["code"] == "OK");
+  // The dev chain's equity fund levies 1% of every settlement (docs/FUND.md):
+  // the provider receives the rest, and the result says both.
+  json settled = node.ChipJson({"settle", id, "1.5", "--from", "bob"});
+  CHECK(settled["code"] == "OK");
+  CHECK(settled["fund_levy"]["ucu"] == 15'000);
+  CHECK(settled["provider_received"]["ucu"] == 1'485'000);
   CHECK(node.ChipJson({"settle", id, "2", "--from", "bob"})["code"] == "OK");
   CHECK(node.ChipJson({"settle", id, "7", "--from", "bob"}, 3)["code"] == "SETTLE_EXCEEDS_HELD");
   CHECK(node.ChipJson({"settle", id, "1", "--from", "alice"}, 3)["code"] == "NOT_PROVIDER");
@@ -75,7 +80,8 @@ TEST_CASE("a new user moves compute credits with chip against chipd dev", "[inte
   alice = node.ChipJson({"balance", "alice"});
   CHECK(Ucu(alice, "balance") == 87'000'000 + 6'000'000);  // 10 held, 4 used
   CHECK(Ucu(alice, "held_as_payer") == 0);
-  CHECK(Ucu(node.ChipJson({"balance", "bob"}), "balance") == 3'000'000 + 4'000'000);
+  // 4 settled, 0.04 of it levied for the fund.
+  CHECK(Ucu(node.ChipJson({"balance", "bob"}), "balance") == 3'000'000 + 4'000'000 - 40'000);
 
   // Release returns everything.
   std::string id2 = node.ChipJson(
