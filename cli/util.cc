@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -61,11 +62,41 @@ std::string FormatTimeMs(uint64_t ms) {
   return buf;
 }
 
+namespace {
+
+// The terminal a no-echo prompt turned echo off on, for the signal handler:
+// Ctrl-C (or a SIGTERM/SIGHUP) at the prompt must not leave the user's
+// shell without echo. tcsetattr and write are async-signal-safe.
+volatile sig_atomic_t g_prompt_fd = -1;
+struct termios g_prompt_tio;
+
+extern "C" void RestoreEchoAndDie(int sig) {
+  if (g_prompt_fd >= 0) {
+    tcsetattr(g_prompt_fd, TCSAFLUSH, &g_prompt_tio);
+    (void)!::write(g_prompt_fd, "\n", 1);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+constexpr int kPromptSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+}  // namespace
+
 std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt) {
   const int fd = fileno(in);
   struct termios old_tio;
   const bool have_tio = tcgetattr(fd, &old_tio) == 0;
+  struct sigaction previous[sizeof(kPromptSignals) / sizeof(kPromptSignals[0])];
   if (have_tio) {
+    g_prompt_tio = old_tio;
+    g_prompt_fd = fd;
+    struct sigaction sa {};
+    sa.sa_handler = RestoreEchoAndDie;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(kPromptSignals) / sizeof(kPromptSignals[0]); ++i) {
+      sigaction(kPromptSignals[i], &sa, &previous[i]);
+    }
     struct termios tio = old_tio;
     tio.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(fd, TCSAFLUSH, &tio);
@@ -78,7 +109,13 @@ std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt) 
     line.push_back(static_cast<char>(c));
     if (line.size() > kTerminalLineBytesMax) break;
   }
-  if (have_tio) tcsetattr(fd, TCSAFLUSH, &old_tio);
+  if (have_tio) {
+    tcsetattr(fd, TCSAFLUSH, &old_tio);
+    g_prompt_fd = -1;
+    for (size_t i = 0; i < sizeof(kPromptSignals) / sizeof(kPromptSignals[0]); ++i) {
+      sigaction(kPromptSignals[i], &previous[i], nullptr);
+    }
+  }
   std::fprintf(out, "\n");
   std::fflush(out);
   return line;
@@ -122,6 +159,10 @@ Result<std::string> PassphraseSource::Get(const std::string& prompt, bool confir
 }
 
 nlohmann::json AmountJson(uint64_t ucu) { return {{"ucu", ucu}, {"cu", FormatCu(ucu)}}; }
+
+std::string SafeDump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 nlohmann::json TxResultJson(const pb::TxResult& r) {
   nlohmann::json j = {{"tx_hash", ToHex(r.tx_hash())},

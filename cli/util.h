@@ -53,6 +53,10 @@ std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt);
 
 // JSON helpers shared by commands.
 nlohmann::json AmountJson(uint64_t ucu);
+
+// JSON text of `j`. Text from the command line or a node may be invalid
+// UTF-8; such bytes are replaced rather than aborting.
+std::string SafeDump(const nlohmann::json& j);
 // "failed_operation" is present when an operation of a list decided the result.
 nlohmann::json TxResultJson(const chipledger::v1::TxResult& r);
 // One-line human description of a result ("rejected: CODE at operation N"

@@ -5,6 +5,7 @@
 
 #include "cli/bench/rpc.h"
 #include "cli/bench/run.h"
+#include "cli/util.h"
 #include "support/grpc_names.h"
 
 namespace chip::cli::bench_internal {
@@ -135,7 +136,7 @@ int Bench::ReportReads() {
         {"rss_bytes", node_end_.rss_bytes}};
   }
   if (t_.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << SafeDump(j) << "\n";
   } else {
     std::cout << "reads       " << WithCommas(answered) << " in " << Fixed(window_s, 2)
               << " s = " << WithCommas(static_cast<uint64_t>(per_s)) << "/s at height "

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/bench/run.h"
+#include "cli/util.h"
 #include "cli/verify.h"
 #include "ledger/tx.h"
 
@@ -142,7 +143,7 @@ int Bench::Report() {
   if (o_.verify) j["verify"] = Verify(&verified);
 
   if (t_.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << SafeDump(j) << "\n";
   } else {
     std::ostringstream out;
     out << "workload    " << o_.workload;

@@ -45,7 +45,8 @@ constexpr uint64_t kNodeRequestBytesDefault = 4u << 20;
 
 int Bench::Fail(const CliError& e) {
   std::cerr << "chip bench: " << e.message << "\n";
-  if (t_.json) std::cout << json{{"error", e.message}, {"exit_code", e.exit_code}}.dump() << "\n";
+  if (t_.json)
+    std::cout << SafeDump(json{{"error", e.message}, {"exit_code", e.exit_code}}) << "\n";
   return e.exit_code;
 }
 

@@ -1,6 +1,7 @@
 // `chip blocks [HEIGHT]`: recent blocks, or one block with its transactions.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 
 #include "cli/commands/commands.h"
 #include "ledger/address.h"
@@ -46,14 +47,26 @@ int ShowBlock(Session* s, uint64_t height) {
   const auto& h = resp.block().header();
   json txs = json::array();
   std::string human = HeaderLine(h, resp.block_hash()) + "\n";
+  // The hashes need the chain id; a node that does not give one is an error,
+  // not a crash.
+  std::optional<Hash32> chain_id;
+  if (resp.block().txs_size() > 0) {
+    chain_id = ToHash32(s->NodeStatus().chain_id());
+    if (!chain_id) {
+      if (!s->status_ok()) return s->Fail(s->client().Error(s->status_error()));
+      return s->Fail(kExitError, "the node gave no 32-byte chain id");
+    }
+  }
   for (int i = 0; i < resp.block().txs_size(); ++i) {
     const auto& tx = resp.block().txs(i);
-    Hash32 hash = TxHash(*ToHash32(s->NodeStatus().chain_id()), tx.body());
+    Hash32 hash = TxHash(*chain_id, tx.body());
     json body = BodyJson(tx.body());
-    txs.push_back(
-        {{"tx_hash", ToHex(hash)}, {"code", ResultName(resp.block().results(i))}, {"body", body}});
+    // A block from a misbehaving node may hold fewer results than txs.
+    const pb::ResultCode code =
+        i < resp.block().results_size() ? resp.block().results(i) : pb::RESULT_UNSPECIFIED;
+    txs.push_back({{"tx_hash", ToHex(hash)}, {"code", ResultName(code)}, {"body", body}});
     human += "  " + std::to_string(i) + "  " + ToHex(hash).substr(0, 16) + "  " +
-             body["kind"].get<std::string>() + "  " + ResultName(resp.block().results(i)) + "\n";
+             body["kind"].get<std::string>() + "  " + ResultName(code) + "\n";
   }
   json j = HeaderJson(h, resp.block_hash());
   j["txs"] = txs;

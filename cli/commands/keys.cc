@@ -1,7 +1,9 @@
 // `chip keys new|list|show|import|export`: the keys in the wallet.
+#include <sodium.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -88,7 +90,14 @@ int KeysImport(Session* s, const std::string& name, const std::string& secret_fi
     std::getline(std::cin, secret);
   }
   auto seed = wallet::ParseSeedHex(secret);
+  // The secret's text and bytes are wiped when no longer needed, so they do
+  // not linger in freed memory (or a core dump) after the import.
+  sodium_memzero(secret.data(), secret.size());
   if (!seed.ok()) return s->Fail(kExitUsage, seed.status().message());
+  struct WipeSeed {
+    std::array<uint8_t, 32>* seed;
+    ~WipeSeed() { sodium_memzero(seed->data(), seed->size()); }
+  } wipe{&*seed};
   auto pass = s->passphrases().Get("Passphrase for imported key '" + name + "': ", true);
   if (!pass.ok()) return s->WalletFail(pass.status());
   if (pass->empty()) return s->Fail(kExitUsage, "an empty passphrase is only for development keys");
@@ -105,6 +114,8 @@ int KeysExport(Session* s, const std::string& name) {
   std::string hex = ToHex(seed.data(), seed.size());
   s->Print(json{{"name", name}, {"address", EncodeAddress(key->Public())}, {"secret_key_hex", hex}},
            hex);
+  sodium_memzero(seed.data(), seed.size());
+  sodium_memzero(hex.data(), hex.size());
   return kExitOk;
 }
 

@@ -7,10 +7,6 @@ namespace chip::cli {
 namespace pb = ::chipledger::v1;
 using nlohmann::json;
 
-std::string SafeDump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 Session::Session(const Globals& g)
     : g_(g), keystore_(g.wallet), client_(g.node, g.timeout_ms), pass_{g.passphrase_file} {}
 

@@ -34,10 +34,6 @@ struct Globals {
   TlsOptions tls;
 };
 
-// JSON text of `j`. Text from the command line or a node may be invalid
-// UTF-8; such bytes are replaced rather than aborting.
-std::string SafeDump(const nlohmann::json& j);
-
 // The shared state of one invocation. Commands return their exit code
 // (cli/util.h); the Fail* helpers print the error and return its code.
 // One thread only.

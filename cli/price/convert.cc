@@ -36,6 +36,14 @@ bool PriceCommands::ConvertAmount(const std::string& amount, const std::string& 
     *error = {kExitUsage, "--chip is required, e.g. --chip B200"};
     return false;
   }
+  // Chip names and ids are printable ASCII; anything else could not even be
+  // sent (a proto string must be UTF-8) and would come back as a parse error.
+  for (unsigned char c : chip) {
+    if (c < 0x20 || c > 0x7e) {
+      *error = {kExitUsage, "--chip must be a chip name or id in printable ASCII, e.g. B200"};
+      return false;
+    }
+  }
   pb::ConvertChipHoursRequest req;
   req.set_chip(chip);
   req.set_hours(*hours);

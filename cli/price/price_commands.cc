@@ -18,13 +18,13 @@ PriceCommands::PriceCommands(const std::string& node, uint64_t timeout_ms, bool 
 
 int PriceCommands::Fail(const CliError& e) const {
   std::cerr << "chip: " << e.message << "\n";
-  if (json_) std::cout << json{{"error", e.message}, {"exit_code", e.exit_code}}.dump() << "\n";
+  if (json_) std::cout << SafeDump(json{{"error", e.message}, {"exit_code", e.exit_code}}) << "\n";
   return e.exit_code;
 }
 
 void PriceCommands::Print(const json& j, const std::string& human) const {
   if (json_) {
-    std::cout << j.dump() << "\n";
+    std::cout << SafeDump(j) << "\n";
   } else {
     std::cout << human;
     if (!human.empty() && human.back() != '\n') std::cout << "\n";

@@ -138,6 +138,12 @@ TEST_CASE("chip price convert, chips and quote follow the catalog", "[integratio
   CHECK(node.Chip({"price", "convert", "3", "--chip", "B200"}).code == 2);    // no unit
   CHECK(node.Chip({"price", "convert", "3h", "--chip", "Z9000"}).code == 2);  // unknown
   CHECK(node.Chip({"price", "convert", "3h"}).code == 2);                     // no --chip
+  // Not UTF-8: refused here with a message, in JSON too (it used to reach
+  // the node as an unparseable request).
+  Run bytes = node.Chip({"price", "convert", "3h", "--chip", "\xff\xfe", "--json"});
+  CHECK(bytes.code == 2);
+  CHECK(bytes.err.find("printable ASCII") != std::string::npos);
+  CHECK_FALSE(nlohmann::json::parse(bytes.out, nullptr, false).is_discarded());
 
   json chips = node.ChipJson({"price", "chips"});
   REQUIRE(chips.is_array());

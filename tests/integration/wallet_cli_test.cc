@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <termios.h>
 
 #include <catch2/catch.hpp>
 
@@ -19,9 +20,10 @@ constexpr char kSecretHex[] = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5
 // Runs chip with a pseudo-terminal as its controlling terminal and its
 // stdin, stdout and stderr; once `prompt` appears, types `input`. Returns
 // the exit code and everything the terminal showed.
+// With `final_tio`, the terminal's settings once chip has exited.
 Run ChipOnTerminal(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env, const std::string& prompt,
-                   const std::string& input) {
+                   const std::string& input, termios* final_tio = nullptr) {
   Run r;
   int master = ::posix_openpt(O_RDWR | O_NOCTTY);
   REQUIRE(master >= 0);
@@ -59,8 +61,9 @@ Run ChipOnTerminal(const std::vector<std::string>& args,
     if (n <= 0) break;  // EIO: chip closed the terminal
     r.out.append(buf, static_cast<size_t>(n));
   }
-  ::close(master);
   r.code = WaitExit(pid, std::chrono::seconds(10));
+  if (final_tio != nullptr) REQUIRE(::tcgetattr(master, final_tio) == 0);
+  ::close(master);
   return r;
 }
 
@@ -107,6 +110,19 @@ std::string ExportedSecret(const std::string& wallet, const std::string& name) {
 }
 
 }  // namespace
+
+// Regression (#13): Ctrl-C at a no-echo prompt left the terminal without
+// echo, so the user's shell showed nothing typed afterwards.
+TEST_CASE("Ctrl-C at the secret prompt restores the terminal's echo", "[integration][cli][keys]") {
+  test::TempDir dir;
+  termios after{};
+  Run r = ChipOnTerminal({"--wallet", dir.Sub("wallet"), "keys", "import", "typed"}, kPassphrase,
+                         "Secret key (64 hex digits): ", "5eed\x03", &after);
+  INFO("terminal showed: " << r.out);
+  CHECK(r.code == 128 + SIGINT);
+  CHECK((after.c_lflag & ECHO) != 0);
+  CHECK(r.out.find("5eed") == std::string::npos);
+}
 
 TEST_CASE("keys import reads a secret typed on a terminal without echoing it (#13)",
           "[integration][cli][keys]") {
