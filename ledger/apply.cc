@@ -203,7 +203,7 @@ class TxApplier {
     if (op.has_fund_deregister()) {
       return FundDeregister(signer, *ToHash32(op.fund_deregister().member()));
     }
-    if (op.has_fund_claim()) return FundClaim(signer);
+    if (op.has_fund_claim()) return FundClaim();
     CHIP_CHECK(false && "CheckTx passed an operation without a kind");
     return pb::RESULT_MALFORMED;
   }
@@ -437,10 +437,13 @@ class TxApplier {
   }
 
   // The dividend was credited when the transaction began (CreditDividend):
-  // a claim is OK when this transaction credited something.
-  pb::ResultCode FundClaim(const PublicKey& signer) {
+  // a claim is OK when this transaction credited something. Nothing an
+  // earlier operation of a list does can make the signer owed more (a
+  // boundary is crossed only before the block's transactions, a registration
+  // starts at the accumulator, and a self-deregistration banks what the
+  // start of the transaction left: nothing), so a claim credits nothing new.
+  pb::ResultCode FundClaim() const {
     if (!rules_.fund) return pb::RESULT_NO_FUND;
-    CreditDividend(signer);  // owed since, e.g. by a deregistration in this list
     return credited_ucu_ > 0 ? pb::RESULT_OK : pb::RESULT_NOTHING_TO_CLAIM;
   }
 

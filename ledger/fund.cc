@@ -102,7 +102,9 @@ uint64_t CrossEpochs(FundState* fund, uint64_t epoch_ms, uint64_t time_ms) {
   // chain whose next block crosses several boundaries still shows it.
   fund->last_dividend_ucu = per_member;
   fund->epoch = CheckedAdd(fund->epoch, crossed).value_or(std::numeric_limits<uint64_t>::max());
-  // The boundary after `time_ms`; a chain that outlives 2^64 ms stops here.
+  // The boundary after `time_ms`, saturating: past 2^64-1 ms (some 584
+  // million years) every block at the last representable time crosses it
+  // again, paying floor(balance / members) each time.
   __extension__ unsigned __int128 next =
       static_cast<unsigned __int128>(crossed) * epoch_ms + fund->next_boundary_ms;
   fund->next_boundary_ms = next > std::numeric_limits<uint64_t>::max()

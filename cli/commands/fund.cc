@@ -22,9 +22,16 @@ using nlohmann::json;
 
 namespace {
 
+// Year 9999: the last date FormatDateTime writes; also far inside int64.
+constexpr double kLatestDateMs = 253'402'300'799'000.0;
+
 struct FundFlags {
   std::string member;  // register, deregister; status: whose dividend to show
   std::string from;    // status: shown when no member is given, if it names a wallet key
+  // `chip fund --from KEY SUBCOMMAND`: --from before the subcommand means the
+  // same as after it (the signer of register, deregister and claim).
+  std::string parent_from;
+  CLI::Option* parent_from_option = nullptr;
   TxFlags tx;
   CLI::App* status = nullptr;
   CLI::App* register_cmd = nullptr;
@@ -74,9 +81,10 @@ json DividendValue(Session* s, uint64_t dividend_ucu, std::string* human) {
   *human = "  worth today        " + price_internal::Usd(usd_now) + " at " +
            price_internal::Usd(resp.usd_per_cu()) + " per CU (" +
            pricing::FormatDateTime(resp.at_ms()) + ")\n";
-  if (std::isfinite(halving_years) && halving_years > 0) {
+  // The date is shown only when it is one (a node could send any double).
+  const double later_ms = static_cast<double>(resp.at_ms()) + halving_years * pricing::kMsPerYear;
+  if (std::isfinite(halving_years) && halving_years > 0 && later_ms < kLatestDateMs) {
     // P(t + H) = P(t) / 2 on the curve P(t) = P0 * 2^(-(t - t0)/H).
-    const double later_ms = static_cast<double>(resp.at_ms()) + halving_years * pricing::kMsPerYear;
     j["usd_after_one_halving"] = usd_now / 2;
     j["one_halving_at_ms"] = static_cast<int64_t>(later_ms);
     *human += "  after one halving  " + price_internal::Usd(usd_now / 2) + " for the same " +
@@ -195,7 +203,8 @@ Command FundCommand(CLI::App* app, const std::string& default_from) {
   CLI::App* fund =
       app->add_subcommand("fund", "the equity fund: levies paid out equally to registered members");
   fund->require_subcommand(0, 1);
-  fund->add_option("--from", f->from, "key whose dividend to show (default 'dev')");
+  f->parent_from_option = fund->add_option(
+      "--from", f->parent_from, "key to sign with, or whose dividend to show (default 'dev')");
   f->status = fund->add_subcommand("status", "the fund, its last dividend and a member's share");
   f->status->add_option("member", f->member,
                         "key name or address whose dividend to show (default: --from key)");
@@ -211,6 +220,15 @@ Command FundCommand(CLI::App* app, const std::string& default_from) {
   AddTxFlags(f->claim, &f->tx);
   return {fund, [f](const Globals& g) {
             Session s(g);
+            if (f->parent_from_option->count() > 0) {
+              for (CLI::App* sub : {f->status, f->register_cmd, f->deregister, f->claim}) {
+                if (*sub && sub->get_option("--from")->count() > 0) {
+                  return s.Fail(kExitUsage, "--from is given twice: give it once");
+                }
+              }
+              f->from = f->parent_from;
+              f->tx.from = f->parent_from;
+            }
             if (int code = UseOfflineChain(&s, f->tx); code != kExitOk) return code;
             return RunFund(&s, *f);
           }};

@@ -56,8 +56,8 @@ void AddFundLevy(Session* s, const pb::TxResult& r, const std::string& body_byte
   (*extra)["fund_levy"] = AmountJson(resp.fund_levy_ucu());
   *what += "\n" + std::string(body.has_mint() ? "fund share " : "fund levy ") +
            FormatCu(resp.fund_levy_ucu()) + " CU to the equity fund";
-  if (body.has_settle()) {
-    const uint64_t net = body.settle().amount_ucu() - resp.fund_levy_ucu();  // levy <= amount
+  if (body.has_settle() && resp.fund_levy_ucu() <= body.settle().amount_ucu()) {
+    const uint64_t net = body.settle().amount_ucu() - resp.fund_levy_ucu();
     (*extra)["provider_received"] = AmountJson(net);
     *what += ", the provider received " + FormatCu(net) + " CU";
   }
