@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 
 #include "ledger/address.h"
 #include "ledger/amount.h"
@@ -87,14 +88,14 @@ std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt) 
   const int fd = fileno(in);
   struct termios old_tio;
   const bool have_tio = tcgetattr(fd, &old_tio) == 0;
-  struct sigaction previous[sizeof(kPromptSignals) / sizeof(kPromptSignals[0])];
+  struct sigaction previous[std::size(kPromptSignals)];
   if (have_tio) {
     g_prompt_tio = old_tio;
     g_prompt_fd = fd;
     struct sigaction sa {};
     sa.sa_handler = RestoreEchoAndDie;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof(kPromptSignals) / sizeof(kPromptSignals[0]); ++i) {
+    for (size_t i = 0; i < std::size(kPromptSignals); ++i) {
       sigaction(kPromptSignals[i], &sa, &previous[i]);
     }
     struct termios tio = old_tio;
@@ -112,7 +113,7 @@ std::string ReadLineWithoutEcho(FILE* in, FILE* out, const std::string& prompt) 
   if (have_tio) {
     tcsetattr(fd, TCSAFLUSH, &old_tio);
     g_prompt_fd = -1;
-    for (size_t i = 0; i < sizeof(kPromptSignals) / sizeof(kPromptSignals[0]); ++i) {
+    for (size_t i = 0; i < std::size(kPromptSignals); ++i) {
       sigaction(kPromptSignals[i], &previous[i], nullptr);
     }
   }

@@ -393,9 +393,7 @@ Result<std::optional<FundMember>> Store::ReadFundMember(const PublicKey& key) {
 }
 
 Result<AccountView> Store::ReadAccountView(const PublicKey& key) {
-  // Not through the account cache: it may already hold a value newer than
-  // the snapshot. A block's batch is atomic, so the snapshot sees all of a
-  // block or none of it.
+  // A block's batch is atomic, so a snapshot sees all of a block or none.
   const rocksdb::Snapshot* snap = db_->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
@@ -404,15 +402,24 @@ Result<AccountView> Store::ReadAccountView(const PublicKey& key) {
   } release{db_.get(), snap};
   AccountView view;
   std::optional<std::string> v;
+  CHIP_RETURN_IF_ERROR(ReadRaw(fund_members_, AsString(key), &v, snap));
+  if (!v) {
+    // Not a member at the snapshot: owed nothing then, and a later
+    // registration starts owing nothing, so any newer account value is
+    // consistent with "no dividend". The cached read will do.
+    auto account = ReadAccount(key);
+    if (!account.ok()) return account.status();
+    view.account = *account;
+    return view;
+  }
+  view.member = DecodeFundMember(*v);
+  if (!view.member) return Status::Corruption("bad fund member record");
+  // A member: the account and the fund from the same snapshot, not through
+  // the account cache (it may hold a value newer than the snapshot).
   CHIP_RETURN_IF_ERROR(ReadRaw(accounts_, AsString(key), &v, snap));
   if (v) {
     view.account = DecodeAccount(*v);
     if (!view.account) return Status::Corruption("bad account record");
-  }
-  CHIP_RETURN_IF_ERROR(ReadRaw(fund_members_, AsString(key), &v, snap));
-  if (v) {
-    view.member = DecodeFundMember(*v);
-    if (!view.member) return Status::Corruption("bad fund member record");
   }
   CHIP_RETURN_IF_ERROR(ReadRaw(meta_, kFundKey, &v, snap));
   if (v) {

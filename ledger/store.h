@@ -70,8 +70,10 @@ struct OpenReservationRef {
   ReservationRole role = ReservationRole::kPayer;
 };
 
-// An account, its fund-member record and the fund, read from one snapshot so
-// that a dividend credited by a concurrent commit is counted exactly once.
+// An account, its fund-member record and the fund, consistent with each other
+// so that a dividend credited by a concurrent commit is counted exactly once:
+// for a member all three come from one snapshot; for a key with no member
+// record only `account` is set (from the account cache when it has it).
 struct AccountView {
   std::optional<Account> account;
   std::optional<FundMember> member;

@@ -46,6 +46,15 @@ constexpr uint64_t kDevFundEpochMs = 60'000;
 // --fund-epoch-ms at most a year: a dev chain wants to see dividends.
 constexpr uint64_t kFundEpochMsFlagMax = 366ull * 86'400'000;
 
+// `--fund-epoch-ms` of dev and devnet: the epoch of a chain they create.
+void AddFundEpochOption(CLI::App* cmd, uint64_t* epoch_ms) {
+  *epoch_ms = kDevFundEpochMs;
+  cmd->add_option(
+         "--fund-epoch-ms", *epoch_ms,
+         "a new chain's equity-fund epoch (default 60000; an existing chain keeps its own)")
+      ->check(CLI::Range(uint64_t{1}, kFundEpochMsFlagMax));
+}
+
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -356,11 +365,8 @@ int main(int argc, char** argv) {
   std::string dev_dir = ".chipdev", dev_wallet;
   dev->add_option("--data-dir", dev_dir, "dev chain directory (default ./.chipdev)");
   dev->add_option("--wallet", dev_wallet, "chip wallet directory (default $CHIP_HOME or ~/.chip)");
-  uint64_t dev_fund_epoch_ms = kDevFundEpochMs;
-  dev->add_option(
-         "--fund-epoch-ms", dev_fund_epoch_ms,
-         "a new chain's equity-fund epoch (default 60000; an existing chain keeps its own)")
-      ->check(CLI::Range(uint64_t{1}, kFundEpochMsFlagMax));
+  uint64_t dev_fund_epoch_ms = 0;
+  AddFundEpochOption(dev, &dev_fund_epoch_ms);
   Overrides dev_over;
   dev_over.Register(dev);
 
@@ -387,12 +393,8 @@ int main(int argc, char** argv) {
   devnet->add_option("--log-level", net.log_level, "nodes' log level (default info)");
   devnet->add_option("--node-flag", net.node_flags,
                      "extra flag for every node's chipd start (repeatable)");
-  uint64_t net_fund_epoch_ms = kDevFundEpochMs;
-  devnet
-      ->add_option(
-          "--fund-epoch-ms", net_fund_epoch_ms,
-          "a new chain's equity-fund epoch (default 60000; an existing chain keeps its own)")
-      ->check(CLI::Range(uint64_t{1}, kFundEpochMsFlagMax));
+  uint64_t net_fund_epoch_ms = 0;
+  AddFundEpochOption(devnet, &net_fund_epoch_ms);
 
   try {
     app.parse(argc, argv);

@@ -39,16 +39,21 @@ struct FundFlags {
   CLI::App* claim = nullptr;
 };
 
-// "60 s", "1.5 h": an epoch length.
+// An epoch length in the largest unit that divides it, minutes only from an
+// hour on: "1 d", "25 h", "90 min", "60 s", "1500 ms".
 std::string EpochText(uint64_t ms) {
-  if (ms % 1000 != 0) return std::to_string(ms) + " ms";
-  const uint64_t sec = ms / 1000;
-  if (sec < 3600 || sec % 60 != 0) return std::to_string(sec) + " s";
-  if (sec % 3600 != 0 || sec < 86400) {
-    return sec % 3600 == 0 ? std::to_string(sec / 3600) + " h" : std::to_string(sec / 60) + " min";
+  struct Unit {
+    uint64_t ms, from_ms;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{86'400'000, 86'400'000, " d"},
+                                    {3'600'000, 3'600'000, " h"},
+                                    {60'000, 3'600'000, " min"},
+                                    {1'000, 1'000, " s"}};
+  for (const Unit& u : kUnits) {
+    if (ms >= u.from_ms && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
   }
-  return std::to_string(sec / 86400) + " d" +
-         (sec % 86400 == 0 ? "" : " " + std::to_string(sec % 86400 / 3600) + " h");
+  return std::to_string(ms) + " ms";
 }
 
 std::string Percent(uint32_t bps) {

@@ -423,13 +423,14 @@ grpc::Status LedgerService::GetFund(grpc::ServerContext*, const pb::GetFundReque
     for (const auto& k : rules->registrars) resp->add_registrars(AsString(k));
     Store* store = ctx_->chain->store();
     resp->set_height(ctx_->orderer->Tip().height());  // read before the state: never newer
-    // The fund and the member from one snapshot (see ReadAccountView).
+    // A member's record with the fund from one snapshot (ReadAccountView).
     AccountView view;
     if (member) {
       auto v = store->ReadAccountView(*member);
       if (!v.ok()) return ToGrpc(v.status());
       view = std::move(*v);
-    } else {
+    }
+    if (!view.member) {
       auto fund = store->ReadFund();
       if (!fund.ok()) return ToGrpc(fund.status());
       view.fund = *fund;
@@ -457,24 +458,33 @@ grpc::Status LedgerService::GetAccount(grpc::ServerContext*, const pb::GetAccoun
     auto key = Key32(req->account());
     if (!key) return InvalidArgument("account must be a 32-byte public key");
     Store* store = ctx_->chain->store();
-    // One snapshot: a commit that credits the dividend between two separate
-    // reads would have it counted twice or not at all.
-    auto view = store->ReadAccountView(*key);
-    if (!view.ok()) return ToGrpc(view.status());
+    // On a fund chain, consistent with the member record: a commit that
+    // credits the dividend between two separate reads would have it counted
+    // twice or not at all. Without a fund, the account alone (cached).
+    AccountView view;
+    if (ctx_->chain->rules().fund) {
+      auto v = store->ReadAccountView(*key);
+      if (!v.ok()) return ToGrpc(v.status());
+      view = std::move(*v);
+    } else {
+      auto account = store->ReadAccount(*key);
+      if (!account.ok()) return ToGrpc(account.status());
+      view.account = *account;
+    }
     uint64_t dividend = 0;
     bool member = false;
-    if (ctx_->chain->rules().fund && view->member) {
-      if (!view->fund) return ToGrpc(Status::Corruption("fund record missing"));
-      dividend = UnclaimedDividend(*view->fund, *view->member);
-      member = view->member->registered;
+    if (view.member) {
+      if (!view.fund) return ToGrpc(Status::Corruption("fund record missing"));
+      dividend = UnclaimedDividend(*view.fund, *view.member);
+      member = view.member->registered;
     }
-    if (!view->account && dividend == 0 && !member) {
+    if (!view.account && dividend == 0 && !member) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           "account " + EncodeAddress(*key) + " has never been credited");
     }
-    const Account a = view->account.value_or(Account{});
+    const Account a = view.account.value_or(Account{});
     resp->set_account(AsString(*key));
-    resp->set_exists(view->account.has_value());
+    resp->set_exists(view.account.has_value());
     resp->set_unclaimed_dividend_ucu(dividend);
     resp->set_fund_member(member);
     // Shown as if credited; a balance plus a dividend never exceeds the supply.

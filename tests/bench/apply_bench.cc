@@ -211,15 +211,11 @@ void FundBoundary(uint64_t members, size_t rounds) {
   for (uint64_t next = 0; next < members;) {
     std::vector<pb::SignedTx> txs;
     while (next < members && txs.size() < kTxsPerBlock) {
-      pb::TxBody b;
+      pb::TxBody b;  // a list of 1 to 128 registrations
       const uint64_t n = std::min<uint64_t>(kTxOperationsMax, members - next);
-      if (n == 1) {
-        b.mutable_fund_register()->set_member(AsString(FundBenchMember(next++)));
-      } else {
-        for (uint64_t i = 0; i < n; ++i) {
-          b.mutable_operations()->add_ops()->mutable_fund_register()->set_member(
-              AsString(FundBenchMember(next++)));
-        }
+      for (uint64_t i = 0; i < n; ++i) {
+        b.mutable_operations()->add_ops()->mutable_fund_register()->set_member(
+            AsString(FundBenchMember(next++)));
       }
       txs.push_back(fx.Sign(fx.issuer, b));
     }
