@@ -7,12 +7,13 @@
 # ft:) and crashes. scripts/test.sh runs it (10 s per target); docs/RELIABILITY.md
 # ("Fuzzing") describes the targets and a longer run.
 #
-#   scripts/fuzz.sh [--seconds N] [--build-dir DIR] [--jobs N] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--build-dir DIR] [--jobs N] [--build-only] [TARGET...]
 #
 #   --seconds N      run time per target (default 10)
 #   --build-dir DIR  clang build directory (default build-fuzz); configured
 #                    only when it has no build files yet
 #   --jobs N         targets fuzzed at the same time (default: number of cores)
+#   --build-only     configure and build the targets, run nothing
 #   TARGET...        a subset of the targets (default: all)
 #
 # A crash leaves its input, and for fuzz_apply the inputs of its epoch (see
@@ -23,6 +24,7 @@ cd "$(dirname "$0")/.."
 seconds=10
 build_dir=build-fuzz
 jobs=$(nproc)
+build_only=0
 targets=()
 all_targets=(fuzz_tx fuzz_address_amount fuzz_genesis fuzz_config fuzz_proofs fuzz_pricing_csv
   fuzz_apply)
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build-only) build_only=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -53,6 +56,7 @@ fi
 cmake --build "$build_dir" -j "$(nproc)" --target fuzz_targets
 t_built=$(date +%s)
 echo "fuzz: build took $((t_built - t_start)) s"
+if [ "$build_only" = 1 ]; then exit 0; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chipfuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -8,16 +8,28 @@
 # docs/RELIABILITY.md ("Sanitizers") says what runs, what is left out and why,
 # and the measured times.
 #
-#   scripts/sanitize.sh [--build-dir DIR] [ctest arguments...]
+#   scripts/sanitize.sh [--build-dir DIR] [--build-only | --no-build] [ctest arguments...]
 #
 #   --build-dir DIR  build directory (default build-asan)
+#   --build-only     configure and build, run nothing (scripts/test.sh builds
+#                    this way while the plain suite runs)
+#   --no-build       run the suite on what DIR holds, without building first
 #   e.g. scripts/sanitize.sh -R integration:    (a subset of the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 build_dir=build-asan
-if [ "${1:-}" = "--build-dir" ]; then build_dir="$2"; shift 2; fi
+do_build=1
+do_test=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) build_dir="$2"; shift 2 ;;
+    --build-only) do_test=0; shift ;;
+    --no-build) do_build=0; shift ;;
+    *) break ;;
+  esac
+done
 case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
 
 # Labels left out of this run (the reasons are where the labels are given):
@@ -36,15 +48,22 @@ t_start=$(date +%s)
 # stack needs): GCC compiles UBSan-instrumented code at -O1 about 2.5 times
 # slower than at -O0, and the tests spend most of their time in the
 # uninstrumented libraries (gRPC, RocksDB, libsodium) and in starting processes.
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
-  -DCHIP_WERROR=ON -DCHIP_SANITIZE=address,undefined,float-cast-overflow >/dev/null
-# Only what the sanitized suite runs: the test binaries and the programs they
-# start. chip_crash (label kill-cycles, left out below) and the measurement
-# tool chip_apply_bench are not built here.
-cmake --build "$build_dir" -j "$(nproc)" --target ledger_tests wallet_tests integration_tests \
-  node_tls_tests pricing_tests etcd_tests cluster_tests chip_tamper chipd chip
+if [ "$do_build" = 1 ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+    -DCHIP_WERROR=ON -DCHIP_SANITIZE=address,undefined,float-cast-overflow >/dev/null
+  # Only what the sanitized suite runs: the test binaries and the programs they
+  # start. chip_crash (label kill-cycles, left out below) and the measurement
+  # tool chip_apply_bench are not built here.
+  cmake --build "$build_dir" -j "$(nproc)" --target ledger_tests wallet_tests integration_tests \
+    node_tls_tests pricing_tests etcd_tests cluster_tests chip_tamper chipd chip
+fi
 t_built=$(date +%s)
 echo "sanitize: build took $((t_built - t_start)) s"
+if [ "$do_test" = 0 ]; then exit 0; fi
+if [ ! -f "$build_dir/CTestTestfile.cmake" ]; then
+  echo "sanitize: $build_dir holds no build; run without --no-build first" >&2
+  exit 2
+fi
 
 # Every sanitized process writes its report to a file of its own
 # (<log>.<pid>) rather than to stderr, which the integration tests send to
