@@ -15,10 +15,8 @@ set(chip_test_costs
   "cluster:SIGSTOP the producer past its lease" 30
   "integration:a new user moves compute credits" 30
   "cluster:etcd member loss" 25
-  "reliability:crash-short" 24
   "cluster:a bad block written into etcd" 24
   "integration:the equity fund levies" 23
-  "readme:start-dev-smoke" 22
   "integration:generic gRPC clients" 20
   "cluster:a restarted follower catches up" 18
   "ledger:every result code has a transaction" 16
@@ -28,8 +26,8 @@ set(chip_test_costs
   "cluster:three nodes: submissions" 12
   "cluster:chipd devnet: one command" 12
   "cluster:etcd over TLS" 11)
-set(chip_all_tests ${ledger_tests_TESTS} ${integration_tests_TESTS} ${cluster_tests_TESTS}
-  reliability:crash-short readme:start-dev-smoke)
+# The tests of add_test() have their COST in tests/CMakeLists.txt.
+set(chip_all_tests ${ledger_tests_TESTS} ${integration_tests_TESTS} ${cluster_tests_TESTS})
 list(LENGTH chip_test_costs chip_cost_count)
 math(EXPR chip_cost_last "${chip_cost_count} - 1")
 foreach(i RANGE 0 ${chip_cost_last} 2)
