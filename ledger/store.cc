@@ -5,6 +5,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
@@ -459,6 +460,14 @@ Status Store::Resume() {
   rocksdb::Status s = db_->Resume();
   // "Busy": RocksDB's own recovery is under way; the next probe sees its end.
   return FromRocks(s, "resume writes");
+}
+
+Status Store::CreateCheckpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  CHIP_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                   "checkpoint into " + dir);
 }
 
 Result<Hash32> Store::ReadMerkleNode(uint8_t level, uint64_t index) {

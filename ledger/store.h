@@ -123,6 +123,13 @@ class Store final : public StateReader {
   // until told to resume; Ok once it is writable again.
   Status Resume();
 
+  // A RocksDB checkpoint of the committed state into `dir`, which must not
+  // exist: table files hard-linked when `dir` is on the same filesystem,
+  // copied otherwise, after a flush of the memtables (so the copy needs no
+  // write-ahead log). Each block is one write batch, so the checkpoint holds
+  // whole blocks: the state at some block boundary. Safe while blocks commit.
+  Status CreateCheckpoint(const std::string& dir);
+
   // Metadata. nullopt when absent.
   Result<std::optional<std::string>> GetMeta(const std::string& key);
 

@@ -1,4 +1,5 @@
-// chipd: the Chipledger node. Subcommands: init, start, dev, version.
+// chipd: the Chipledger node. Subcommands: init, start, dev, devnet, backup,
+// restore; --version.
 // Exit codes: 0 clean stop, 1 refused or failed at runtime, 2 usage error.
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -26,6 +27,7 @@
 #include "ledger/crypto.h"
 #include "ledger/pricing/catalog.h"
 #include "node/node.h"
+#include "node/ops/backup_command.h"
 #include "node/ops/devnet.h"
 #include "node/ops/malloc_tuning.h"
 #include "wallet/keystore.h"
@@ -396,6 +398,23 @@ int main(int argc, char** argv) {
   uint64_t net_fund_epoch_ms = 0;
   AddFundEpochOption(devnet, &net_fund_epoch_ms);
 
+  // --- backup / restore ---
+  auto* backup = app.add_subcommand(
+      "backup", "write a consistent backup of a data directory, its node running or stopped");
+  std::string backup_dir, backup_to;
+  bool backup_json = false;
+  backup->add_option("--data-dir", backup_dir, "the node's data directory")->required();
+  backup->add_option("--to", backup_to, "new directory for the backup (must not exist)")
+      ->required();
+  backup->add_flag("--json", backup_json, "print the backup's manifest as JSON");
+  auto* restore =
+      app.add_subcommand("restore", "make a new data directory from a backup, and check it");
+  std::string restore_from, restore_dir;
+  bool restore_json = false;
+  restore->add_option("--from", restore_from, "a directory written by chipd backup")->required();
+  restore->add_option("--data-dir", restore_dir, "new (or empty) data directory")->required();
+  restore->add_flag("--json", restore_json, "print the restored tip as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -470,6 +489,9 @@ int main(int argc, char** argv) {
         init_dir.c_str());
     return 0;
   }
+
+  if (*backup) return RunBackupCommand(backup_dir, backup_to, backup_json);
+  if (*restore) return RunRestoreCommand(restore_from, restore_dir, restore_json);
 
   if (*start) {
     NodeConfig c;

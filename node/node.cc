@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "ledger/address.h"
 #include "ledger/file_util.h"
 #include "node/cluster/etcd_orderer.h"
+#include "node/ops/backup.h"
 #include "node/order/sequencer.h"
 #include "node/serve/tls.h"
 
@@ -207,10 +209,53 @@ Status Node::Start() {
     cluster->SetAdvertise(config_.advertise.empty() ? bound_ : config_.advertise);
     orderer_->Start();
   }
+  if (Status a = StartAdmin(); !a.ok()) {
+    orderer_->Stop();
+    server_->Shutdown();
+    return a;
+  }
   spdlog::info("chipd serving chain {} ({}) at height {} on {}; metrics on {}",
                chain_->genesis().chain_name, ToHex(chain_->chain_id()).substr(0, 16),
                orderer_->Tip().height(), bound_,
                config_.metrics_listen.empty() ? "(off)" : config_.metrics_listen);
+  return Status::Ok();
+}
+
+Status Node::StartAdmin() {
+  std::error_code ec;
+  std::string dir = std::filesystem::absolute(config_.data_dir, ec).string();
+  if (ec) dir = config_.data_dir;
+  const std::string path = AdminSocketPath(dir);
+  if (path.size() > kUnixSocketPathMax) {
+    spdlog::warn(
+        "no admin socket: {} is longer than a Unix socket path may be ({} bytes), so `chipd "
+        "backup` cannot reach this running node (stop it for an offline backup, or use a shorter "
+        "data directory path)",
+        path, kUnixSocketPathMax);
+    return Status::Ok();
+  }
+  // A socket left by a chipd that did not stop cleanly: this process holds
+  // the store's lock (Node::Open), so no other chipd serves this directory.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::FailedPrecondition(path + " exists and is not a socket: remove it");
+    }
+    ::unlink(path.c_str());
+  }
+  admin_service_ = std::make_unique<AdminService>(chain_->store(), config_.data_dir);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  builder.RegisterService(admin_service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kAdminRequestBytesMax));
+  admin_server_ = builder.BuildAndStart();
+  if (!admin_server_) return Status::Unavailable("cannot listen on the admin socket " + path);
+  // Only the node's own user may ask for backups (the data directory made
+  // by chipd init is 0700 as well).
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return Status::IoError(Errno("chmod " + path));
+  }
+  admin_socket_ = path;
   return Status::Ok();
 }
 
@@ -226,6 +271,12 @@ void Node::Shutdown() {
     server_->Wait();
   }
   if (metrics_server_) metrics_server_->Stop();
+  if (admin_server_) {
+    // A backup under way finishes first (Wait): it reads the store.
+    admin_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    admin_server_->Wait();
+    ::unlink(admin_socket_.c_str());
+  }
   if (orderer_) spdlog::info("chipd stopped at height {}", orderer_->Tip().height());
 }
 

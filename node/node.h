@@ -16,6 +16,7 @@
 #include "node/ops/config.h"
 #include "node/ops/metrics.h"
 #include "node/order/orderer.h"
+#include "node/serve/admin_service.h"
 #include "node/serve/ledger_service.h"
 #include "node/serve/pricing_service.h"
 
@@ -62,6 +63,12 @@ class Node {
   std::unique_ptr<ParsedRequestService> ledger_methods_;
   std::unique_ptr<ParsedRequestService> pricing_methods_;
   std::unique_ptr<grpc::Server> server_;
+  // The admin socket (node/serve/admin_service.h): NodeAdmin for the node's
+  // own user.
+  Status StartAdmin();
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<grpc::Server> admin_server_;
+  std::string admin_socket_;
   std::string bound_;
   bool shut_down_ = false;
 };

@@ -129,6 +129,8 @@ class Cluster {
   const std::string& chain_id_hex() const { return chain_id_hex_; }
   const std::string& error() const { return error_; }
   std::string dir() const { return dir_.path(); }
+  // Node i's data directory.
+  const std::string& data_dir(size_t i) const { return nodes_.at(i).dir; }
   // Node i's log of its latest start.
   std::string Log(size_t i) const {
     const Node& n = nodes_.at(i);

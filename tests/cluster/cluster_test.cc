@@ -6,6 +6,7 @@
 // No timing thresholds: deadlines only bound hangs; failover times are
 // printed (docs/PERFORMANCE.md).
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -337,7 +338,8 @@ TEST_CASE("SIGSTOP the producer past its lease, SIGCONT: it cannot append, steps
 
 TEST_CASE(
     "a restarted follower catches up, from a peer when it is below the etcd window, the "
-    "producer trims, compacts and defragments etcd") {
+    "producer trims, compacts and defragments etcd, and a follower restored from its backup "
+    "catches up too") {
   Cluster::Options o;
   o.node_flags = {"--etcd-window-blocks", "8", "--etcd-defrag-interval-s", "1"};
   Cluster c(o);
@@ -375,6 +377,29 @@ TEST_CASE(
   CHECK(BalanceUcu(c, follower, dave) == 33);
   CHECK(c.StatusJson(follower)["cluster"]["peer_catchup_blocks_total"].get<uint64_t>() == 0);
   CHECK(c.Log(static_cast<size_t>(producer)).find("defragmented etcd member") != std::string::npos);
+
+  // An online backup of the follower, restored in place of its data after
+  // the cluster went on past the etcd window: it catches up from a peer.
+  const std::string backup = c.dir() + "/follower-backup";
+  auto chipd = [&](const std::vector<std::string>& args) {
+    pid_t pid =
+        itest::Spawn(CHIPD_PATH, args, {}, c.dir() + "/chipd-cmd.out", c.dir() + "/chipd-cmd.err");
+    int code = itest::WaitExit(pid, std::chrono::seconds(120));
+    INFO(itest::ReadFile(c.dir() + "/chipd-cmd.out")
+         << itest::ReadFile(c.dir() + "/chipd-cmd.err"));
+    return code;
+  };
+  REQUIRE(chipd({"backup", "--data-dir", c.data_dir(follower), "--to", backup}) == 0);
+  c.Kill(follower);
+  for (size_t k = 0; k < 12; ++k) {
+    REQUIRE(c.Chip(via, {"send", "dave", "1uCU", "--from", "dev"}).code == 0);
+  }
+  std::filesystem::remove_all(c.data_dir(follower));
+  REQUIRE(chipd({"restore", "--from", backup, "--data-dir", c.data_dir(follower)}) == 0);
+  REQUIRE(c.StartNode(follower));
+  REQUIRE(c.WaitConverged());
+  CHECK(BalanceUcu(c, follower, dave) == 45);
+  CHECK(c.StatusJson(follower)["cluster"]["peer_catchup_blocks_total"].get<uint64_t>() > 0);
 }
 
 TEST_CASE(
