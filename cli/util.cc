@@ -193,6 +193,8 @@ std::string DescribeResult(const pb::TxResult& r) {
   s += "  tx " + ToHex(r.tx_hash());
   if (r.height() != 0) {
     s += "  block " + std::to_string(r.height()) + " index " + std::to_string(r.index());
+  } else if (r.code() != pb::RESULT_OK) {
+    s += "  (refused before ordering: not recorded)";
   }
   if (r.already_applied()) s += "  (already applied earlier: nothing changed now)";
   return s;

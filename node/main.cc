@@ -133,7 +133,7 @@ struct Overrides {
   std::string tls_cert, tls_key, tls_client_ca;
   bool tls_require_client_cert = false, allow_plaintext_remote = false;
   std::optional<uint32_t> block_interval_ms;
-  uint32_t block_tx_max = 0, mempool_tx_max = 0;
+  uint32_t block_tx_max = 0, mempool_tx_max = 0, signer_pending_tx_max = 0;
   std::optional<uint32_t> disk_reserve_mb;
   std::string etcd, advertise, etcd_tls_ca, etcd_tls_cert, etcd_tls_key;
   uint32_t etcd_lease_ttl_s = 0, etcd_window_blocks = 0, cluster_block_bytes_max = 0;
@@ -161,6 +161,9 @@ struct Overrides {
     cmd->add_option("--block-tx-max", block_tx_max, "cut a block when this many txs wait")
         ->check(CLI::Range(1, 10000));
     cmd->add_option("--mempool-tx-max", mempool_tx_max, "transactions waiting at most")
+        ->check(CLI::Range(1, 10000000));
+    cmd->add_option("--signer-pending-tx-max", signer_pending_tx_max,
+                    "one signer's admitted, uncommitted transactions at most (default 10000)")
         ->check(CLI::Range(1, 10000000));
     cmd->add_option("--listen", listen, "gRPC address host:port (default 127.0.0.1:7700)");
     cmd->add_option("--metrics-listen", metrics_listen,
@@ -204,6 +207,7 @@ struct Overrides {
       c->submit_batch_tx_max = std::min(c->submit_batch_tx_max, block_tx_max);
     }
     if (mempool_tx_max != 0) c->mempool_tx_max = mempool_tx_max;
+    if (signer_pending_tx_max != 0) c->signer_pending_tx_max = signer_pending_tx_max;
     if (disk_reserve_mb) c->disk_reserve_mb = *disk_reserve_mb;
     if (!log_level.empty()) c->log_level = log_level;
     if (!log_file.empty()) c->log_file = log_file;

@@ -157,6 +157,8 @@ Status Node::Start() {
   ctx_->chain = chain_.get();
   ctx_->orderer = orderer_.get();
   ctx_->metrics = &metrics_;
+  pending_ = std::make_unique<PendingBook>(config_.signer_pending_tx_max, &metrics_);
+  ctx_->pending = pending_.get();
   ctx_->config = config_;
   ctx_->node_key = node_key_pub_;
   ctx_->node_secret = node_key_.get();

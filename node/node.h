@@ -56,6 +56,7 @@ class Node {
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<Orderer> orderer_;
+  std::unique_ptr<PendingBook> pending_;
   std::unique_ptr<NodeContext> ctx_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<PricingService> pricing_service_;

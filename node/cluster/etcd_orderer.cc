@@ -216,6 +216,11 @@ std::string EtcdOrderer::storage_error() const {
   return storage_error_;
 }
 
+bool EtcdOrderer::OrdersLocally() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return is_leader_;
+}
+
 void EtcdOrderer::FillClusterStatus(pb::ClusterStatus* out) const {
   std::lock_guard<std::mutex> lock(mu_);
   out->set_enabled(true);

@@ -90,6 +90,7 @@ class EtcdOrderer final : public Orderer {
   size_t depth() const override;
   std::string storage_error() const override;
   void FillClusterStatus(chipledger::v1::ClusterStatus* out) const override;
+  bool OrdersLocally() const override;
 
  private:
   struct Member {

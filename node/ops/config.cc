@@ -69,6 +69,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
                                               "block_interval_ms",
                                               "block_tx_max",
                                               "mempool_tx_max",
+                                              "signer_pending_tx_max",
                                               "request_bytes_max",
                                               "submit_batch_tx_max",
                                               "streams_max",
@@ -138,6 +139,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   CHIP_RETURN_IF_ERROR(u32("block_interval_ms", &c->block_interval_ms));
   CHIP_RETURN_IF_ERROR(u32("block_tx_max", &c->block_tx_max));
   CHIP_RETURN_IF_ERROR(u32("mempool_tx_max", &c->mempool_tx_max));
+  CHIP_RETURN_IF_ERROR(u32("signer_pending_tx_max", &c->signer_pending_tx_max));
   CHIP_RETURN_IF_ERROR(u32("request_bytes_max", &c->request_bytes_max));
   CHIP_RETURN_IF_ERROR(u32("submit_batch_tx_max", &c->submit_batch_tx_max));
   CHIP_RETURN_IF_ERROR(u32("streams_max", &c->streams_max));
@@ -201,6 +203,9 @@ Status ValidateConfig(const NodeConfig& c) {
   }
   if (c.submit_batch_tx_max < 1 || c.submit_batch_tx_max > c.block_tx_max) {
     return Status::InvalidArgument("submit_batch_tx_max must be 1..block_tx_max");
+  }
+  if (c.signer_pending_tx_max == 0) {
+    return Status::InvalidArgument("signer_pending_tx_max must be at least 1");
   }
   if (c.mempool_tx_max < c.block_tx_max) {
     return Status::InvalidArgument("mempool_tx_max must be at least block_tx_max");
@@ -351,6 +356,8 @@ Result<std::string> DefaultConfigToml(const NodeConfig& c) {
     << "block_tx_max = " << c.block_tx_max << "\n"
     << "# Transactions waiting for a block; beyond it submissions get RESOURCE_EXHAUSTED.\n"
     << "mempool_tx_max = " << c.mempool_tx_max << "\n"
+    << "# One signer's admitted, uncommitted transactions; beyond: RESOURCE_EXHAUSTED.\n"
+    << "signer_pending_tx_max = " << c.signer_pending_tx_max << "\n"
     << "request_bytes_max = " << c.request_bytes_max << "\n"
     << "submit_batch_tx_max = " << c.submit_batch_tx_max << "\n"
     << "streams_max = " << c.streams_max << "\n"

@@ -30,6 +30,9 @@ struct NodeConfig {
   uint32_t block_interval_ms = 0;  // 0: group commit; N: cut N ms after the first tx
   uint32_t block_tx_max = 5'000;   // or when this many txs wait
   uint32_t mempool_tx_max = 100'000;
+  // Transactions of one signer admitted and not yet committed, at most; a
+  // submission beyond it gets RESOURCE_EXHAUSTED (docs/PROTOCOL.md, "Admission").
+  uint32_t signer_pending_tx_max = 10'000;
   uint32_t request_bytes_max = 4 << 20;  // largest gRPC request accepted
   uint32_t submit_batch_tx_max = 1'000;
   uint32_t streams_max = 64;  // concurrent StreamBlocks calls

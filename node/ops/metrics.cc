@@ -63,6 +63,14 @@ std::string Metrics::Render() const {
           mempool_rejections.load());
   counter("chip_block_failures_total", "Blocks that failed to commit (storage errors).",
           block_failures.load());
+  counter("chip_admission_refusals_total",
+          "Transactions refused before ordering because they could not pass (not recorded).",
+          admission_refusals.load());
+  counter("chip_signer_pending_rejections_total",
+          "Submissions refused because their signer had signer_pending_tx_max pending.",
+          signer_pending_rejections.load());
+  o << "# HELP chip_pending_signers Signers with admitted transactions not yet committed.\n"
+    << "# TYPE chip_pending_signers gauge\nchip_pending_signers " << pending_signers.load() << "\n";
   o << "# HELP chip_mempool_depth Transactions waiting for a block.\n"
     << "# TYPE chip_mempool_depth gauge\nchip_mempool_depth " << mempool_depth.load() << "\n";
   o << "# HELP chip_tx_results_total Transaction outcomes by result code.\n"

@@ -39,6 +39,11 @@ class Metrics {
   std::atomic<uint64_t> mempool_depth{0};
   std::atomic<uint64_t> mempool_rejections{0};  // RESOURCE_EXHAUSTED answers
   std::atomic<uint64_t> block_failures{0};      // blocks that failed to commit
+  // Transactions refused at admission, not recorded (ledger/admission.h).
+  std::atomic<uint64_t> admission_refusals{0};
+  // Submissions refused because their signer had signer_pending_tx_max pending.
+  std::atomic<uint64_t> signer_pending_rejections{0};
+  std::atomic<uint64_t> pending_signers{0};  // signers with admitted, uncommitted txs
   std::atomic<uint64_t> rpc_errors{0};
   LatencyHistogram submit_latency;
 

@@ -103,6 +103,11 @@ class Orderer {
   virtual size_t depth() const = 0;
   // Empty while this node can take writes; otherwise why not.
   virtual std::string storage_error() const = 0;
+  // True when this node orders what it is given itself (a single node, or
+  // the producer of a cluster), so its committed state is the newest there
+  // is: admission then also makes its state-dependent checks
+  // (node/serve/admission.h). A follower forwards, and the producer checks.
+  virtual bool OrdersLocally() const { return true; }
   // Cluster view for GetStatus; leaves `out` untouched on a single node.
   virtual void FillClusterStatus(chipledger::v1::ClusterStatus* out) const { (void)out; }
 };

@@ -252,6 +252,11 @@ std::unique_ptr<ParsedRequestService> LedgerMethods(LedgerService* ledger, Metri
   return s;
 }
 
+bool LedgerService::StateChecks(grpc::ServerContext* context) const {
+  return context->client_metadata().count(kForwardedMetadataKey) != 0 ||
+         ctx_->orderer->OrdersLocally();
+}
+
 grpc::Status LedgerService::SubmitAndWait(grpc::ServerContext* context,
                                           std::vector<pb::SignedTx> txs,
                                           std::vector<CheckedTx> checked, bool atomic,
@@ -297,6 +302,18 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
     if (!stored.ok()) return ToGrpc(stored.status());
     if (stored->has_value()) {
       *resp->mutable_result() = FromStored(ctx_->chain->store(), checked.hash, **stored, true);
+      return grpc::Status::OK;
+    }
+    // Admission: refused here, the transaction is answered and not recorded.
+    std::vector<std::unique_ptr<PendingBook::Ticket>> tickets;  // held until the result
+    auto admitted = ctx_->pending->Admit(checked, ctx_->chain, StateChecks(context), &tickets);
+    if (!admitted.ok()) return ToGrpc(admitted.status());
+    if (admitted->code != pb::RESULT_OK) {
+      ctx_->metrics->CountResult(admitted->code);
+      pb::TxResult* r = resp->mutable_result();
+      r->set_tx_hash(AsString(checked.hash));
+      r->set_code(admitted->code);
+      if (admitted->failed_op) r->set_failed_operation(*admitted->failed_op);
       return grpc::Status::OK;
     }
     std::vector<pb::TxResult> results;
@@ -358,6 +375,9 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
     std::vector<pb::SignedTx> queue_txs;
     std::vector<CheckedTx> queue_checked;
     std::vector<size_t> slots;
+    std::vector<std::unique_ptr<PendingBook::Ticket>> tickets;  // held until the results
+    const bool state_checks = StateChecks(context);
+    bool any_refused = false;
     for (size_t i = 0; i < n; ++i) {
       if (checked[i].code != pb::RESULT_OK) continue;
       if (!req->atomic()) {
@@ -368,9 +388,28 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
           continue;
         }
       }
+      auto admitted = ctx_->pending->Admit(checked[i], ctx_->chain, state_checks, &tickets);
+      if (!admitted.ok()) return ToGrpc(admitted.status());
+      if (admitted->code != pb::RESULT_OK) {
+        ctx_->metrics->CountResult(admitted->code);
+        results[i].set_code(admitted->code);
+        if (admitted->failed_op) results[i].set_failed_operation(*admitted->failed_op);
+        any_refused = true;
+        continue;
+      }
       queue_txs.push_back(req->txs(static_cast<int>(i)));
       queue_checked.push_back(std::move(checked[i]));
       slots.push_back(i);
+    }
+    if (req->atomic() && any_refused) {
+      // As for a stateless failure: the whole batch fails before a block.
+      for (size_t i = 0; i < n; ++i) {
+        if (results[i].code() == pb::RESULT_UNSPECIFIED) {
+          results[i].set_code(pb::RESULT_ATOMIC_BATCH_FAILED);
+        }
+      }
+      for (auto& r : results) *resp->add_results() = r;
+      return grpc::Status::OK;
     }
     if (!queue_txs.empty()) {
       std::vector<pb::TxResult> committed;

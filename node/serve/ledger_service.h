@@ -18,6 +18,7 @@
 #include "node/ops/config.h"
 #include "node/ops/metrics.h"
 #include "node/order/orderer.h"
+#include "node/serve/admission.h"
 
 namespace chip::node {
 
@@ -25,6 +26,7 @@ struct NodeContext {
   Chain* chain = nullptr;  // genesis/rules are immutable; store reads are thread-safe
   Orderer* orderer = nullptr;
   Metrics* metrics = nullptr;
+  PendingBook* pending = nullptr;  // admission (node/serve/admission.h)
   NodeConfig config;
   PublicKey node_key{};
   const SecretKey* node_secret = nullptr;  // signs checkpoints
@@ -78,6 +80,9 @@ class LedgerService final : public chipledger::v1::Ledger::Service {
  private:
   // Queues checked transactions and waits for their block (or the client's
   // deadline / cancellation).
+  // Whether admission makes its state-dependent checks for this request:
+  // on the node that orders it (forwarded to this producer, or ordered here).
+  bool StateChecks(grpc::ServerContext* context) const;
   grpc::Status SubmitAndWait(grpc::ServerContext* context,
                              std::vector<chipledger::v1::SignedTx> txs,
                              std::vector<CheckedTx> checked, bool atomic,

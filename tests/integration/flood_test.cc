@@ -17,6 +17,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <atomic>
@@ -420,4 +421,125 @@ TEST_CASE("a flood of bad signatures, oversize and malformed requests leaves goo
         static_cast<uint64_t>(kCliSends) * 1'000'000);
   // The node still shuts down cleanly.
   CHECK(node.Stop() == 0);
+}
+
+namespace {
+
+// The size of a store's data: its table files and write-ahead logs (RocksDB's
+// own text LOG files, which it writes whatever happens, are left out).
+uint64_t StoreDataBytes(const std::string& db) {
+  uint64_t total = 0;
+  DIR* d = ::opendir(db.c_str());
+  if (d == nullptr) return 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    auto ends = [&](const std::string& suffix) {
+      return name.size() > suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (!ends(".sst") && !ends(".log")) continue;
+    struct stat st;
+    if (::stat((db + "/" + name).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+  }
+  ::closedir(d);
+  return total;
+}
+
+}  // namespace
+
+// docs/PROTOCOL.md, "Admission": validly signed transactions that cannot pass
+// are refused before ordering and recorded nowhere, so a thousand fresh keys
+// cannot make the node store anything, while a funded client goes on.
+TEST_CASE("a thousand unfunded keys are refused at admission and the store does not grow",
+          "[integration][flood][admission]") {
+  DevNode node;
+  REQUIRE(node.Start());
+  node.ChipJson({"keys", "new", "alice"});
+  const std::string alice = node.ChipJson({"keys", "show", "alice"})["address"];
+  auto alice_key = DecodeAddress(alice);
+  REQUIRE(alice_key.ok());
+  nlohmann::json before = node.ChipJson({"status"});
+  auto chain_id = Hash32FromHex(before["chain_id"].get<std::string>());
+  REQUIRE(chain_id);
+  auto stub = pb::Ledger::NewStub(OwnChannel(node.address()));
+
+  // Every kind of transaction a fresh key may sign and cannot make pass.
+  std::vector<pb::SignedTx> hostile;
+  for (int i = 0; i < 1000; ++i) {
+    SecretKey k = GenerateKey();
+    pb::TxBody body;
+    body.set_nonce(static_cast<uint64_t>(i));
+    switch (i % 5) {
+      case 0:
+      case 1:
+        body.mutable_transfer()->set_to(AsString(*alice_key));
+        body.mutable_transfer()->set_amount_ucu(1);
+        break;
+      case 2:
+        body.mutable_mint()->set_to(AsString(k.Public()));
+        body.mutable_mint()->set_amount_ucu(1'000'000);
+        break;
+      case 3:
+        body.mutable_settle()->set_reservation(std::string(32, 'r'));
+        body.mutable_settle()->set_amount_ucu(1);
+        break;
+      default:
+        body.mutable_burn()->set_amount_ucu(1);
+    }
+    hostile.push_back(SignTx(k, *chain_id, body));
+  }
+  const pb::ResultCode expected[] = {pb::RESULT_INSUFFICIENT_FUNDS, pb::RESULT_INSUFFICIENT_FUNDS,
+                                     pb::RESULT_NOT_ISSUER, pb::RESULT_UNKNOWN_RESERVATION,
+                                     pb::RESULT_INSUFFICIENT_FUNDS};
+  auto flood = [&](size_t first, size_t count) {
+    int refused_as_documented = 0;
+    for (size_t at = first; at < first + count; at += 100) {
+      pb::SubmitBatchRequest req;
+      for (size_t i = at; i < at + 100; ++i) *req.add_txs() = hostile[i];
+      pb::SubmitBatchResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      if (!stub->SubmitBatch(&ctx, req, &resp).ok() || resp.results_size() != 100) continue;
+      for (int i = 0; i < 100; ++i) {
+        const pb::TxResult& r = resp.results(i);
+        if (r.code() == expected[(at + static_cast<size_t>(i)) % 5] && r.height() == 0) {
+          ++refused_as_documented;
+        }
+      }
+    }
+    return refused_as_documented;
+  };
+
+  const std::string db = node.data_dir() + "/db";
+  const uint64_t bytes_before = StoreDataBytes(db);
+  CHECK(flood(0, 500) == 500);
+  // Single submissions too.
+  for (size_t i = 500; i < 600; ++i) {
+    pb::SubmitTxRequest req;
+    *req.mutable_tx() = hostile[i];
+    pb::SubmitTxResponse resp;
+    grpc::ClientContext ctx;
+    REQUIRE(stub->SubmitTx(&ctx, req, &resp).ok());
+    CHECK(resp.result().code() == expected[i % 5]);
+    CHECK(resp.result().height() == 0);
+  }
+  nlohmann::json after = node.ChipJson({"status"});
+  CHECK(after["height"] == before["height"]);
+  CHECK(after["state_digest"] == before["state_digest"]);
+  CHECK(StoreDataBytes(db) == bytes_before);
+  INFO("store data " << bytes_before << " bytes before and after 600 refused transactions");
+
+  // The rest of the flood runs while a funded client's transfers commit.
+  auto rest = std::async(std::launch::async, [&] { return flood(600, 400); });
+  int good = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (node.Chip({"send", "alice", "1", "--from", "dev"}).code == 0) ++good;
+  }
+  CHECK(rest.get() == 400);
+  CHECK(good == 5);
+  nlohmann::json last = node.ChipJson({"balance", "alice"});
+  CHECK(last["balance"]["ucu"] == 5'000'000);
+  // Nothing but the five transfers was recorded: the log grew by five.
+  nlohmann::json cp = node.ChipJson({"verify", "log"});
+  CHECK(cp["tree_size"] == 5);
 }
