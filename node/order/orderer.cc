@@ -1,5 +1,8 @@
 #include "node/order/orderer.h"
 
+#include <optional>
+#include <vector>
+
 #include "ledger/apply.h"
 #include "ledger/check.h"
 #include "ledger/limits.h"
@@ -10,8 +13,9 @@ namespace pb = ::chipledger::v1;
 
 namespace {
 
+// `failed_op`: the block's failed_operations entry for this transaction.
 pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const Hash32& hash,
-                       bool recorded) {
+                       bool recorded, std::optional<uint32_t> failed_op) {
   pb::TxResult r;
   r.set_tx_hash(AsString(hash));
   pb::ResultCode code = block.results(static_cast<int>(index));
@@ -23,9 +27,7 @@ pb::TxResult ResultFor(Store* store, const pb::Block& block, size_t index, const
   r.set_height(block.header().height());
   r.set_index(static_cast<uint32_t>(index));
   r.set_block_time_ms(block.header().timestamp_ms());
-  for (const auto& f : block.failed_operations()) {
-    if (f.tx() == index) r.set_failed_operation(f.op());
-  }
+  if (failed_op) r.set_failed_operation(*failed_op);
   if (!recorded && code != pb::RESULT_TX_TOO_LARGE) {
     // Not recorded by this block. If an earlier block recorded it (a retry,
     // possibly inside an atomic batch that failed only because of that),
@@ -101,14 +103,20 @@ void AnswerCommitted(Store* store, Metrics* metrics, const pb::Block& block,
                      PendingEntries* entries) {
   auto now = std::chrono::steady_clock::now();
   const std::vector<bool> recorded_mask = RecordedMask(block);
+  // Which operation decided each failed list, looked up once per block
+  // rather than scanned for every transaction.
+  std::vector<std::optional<uint32_t>> failed_ops(recorded_mask.size());
+  for (const auto& f : block.failed_operations()) {
+    if (f.tx() < failed_ops.size()) failed_ops[f.tx()] = f.op();
+  }
   size_t index = 0;
   uint64_t recorded = 0;
   for (auto& e : *entries) {
     SubmitOutcome out;
     for (size_t i = 0; i < e->checked.size(); ++i, ++index) {
       CHIP_CHECK(index < recorded_mask.size());
-      out.results.push_back(
-          ResultFor(store, block, index, e->checked[i].hash, recorded_mask[index]));
+      out.results.push_back(ResultFor(store, block, index, e->checked[i].hash, recorded_mask[index],
+                                      failed_ops[index]));
       metrics->CountResult(block.results(static_cast<int>(index)));
       if (recorded_mask[index]) ++recorded;
     }
