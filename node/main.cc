@@ -134,6 +134,8 @@ struct Overrides {
   bool tls_require_client_cert = false, allow_plaintext_remote = false;
   std::optional<uint32_t> block_interval_ms;
   uint32_t block_tx_max = 0, mempool_tx_max = 0, signer_pending_tx_max = 0;
+  std::optional<uint32_t> submit_rate_per_client;
+  uint32_t submit_burst_per_client = 0, connection_pending_tx_max = 0;
   std::optional<uint32_t> disk_reserve_mb;
   std::string etcd, advertise, etcd_tls_ca, etcd_tls_cert, etcd_tls_key;
   uint32_t etcd_lease_ttl_s = 0, etcd_window_blocks = 0, cluster_block_bytes_max = 0;
@@ -161,6 +163,15 @@ struct Overrides {
     cmd->add_option("--block-tx-max", block_tx_max, "cut a block when this many txs wait")
         ->check(CLI::Range(1, 10000));
     cmd->add_option("--mempool-tx-max", mempool_tx_max, "transactions waiting at most")
+        ->check(CLI::Range(1, 10000000));
+    cmd->add_option("--submit-rate-per-client", submit_rate_per_client,
+                    "transactions/s one client may submit; 0 = no limit (default 0)")
+        ->check(CLI::Range(0, 10000000));
+    cmd->add_option("--submit-burst-per-client", submit_burst_per_client,
+                    "the rate limit's burst, transactions (default 2000)")
+        ->check(CLI::Range(1, 10000000));
+    cmd->add_option("--connection-pending-tx-max", connection_pending_tx_max,
+                    "one connection's transactions waiting for results (default 100000)")
         ->check(CLI::Range(1, 10000000));
     cmd->add_option("--signer-pending-tx-max", signer_pending_tx_max,
                     "one signer's admitted, uncommitted transactions at most (default 10000)")
@@ -208,6 +219,9 @@ struct Overrides {
     }
     if (mempool_tx_max != 0) c->mempool_tx_max = mempool_tx_max;
     if (signer_pending_tx_max != 0) c->signer_pending_tx_max = signer_pending_tx_max;
+    if (submit_rate_per_client) c->submit_rate_per_client = *submit_rate_per_client;
+    if (submit_burst_per_client != 0) c->submit_burst_per_client = submit_burst_per_client;
+    if (connection_pending_tx_max != 0) c->connection_pending_tx_max = connection_pending_tx_max;
     if (disk_reserve_mb) c->disk_reserve_mb = *disk_reserve_mb;
     if (!log_level.empty()) c->log_level = log_level;
     if (!log_file.empty()) c->log_file = log_file;

@@ -159,6 +159,11 @@ Status Node::Start() {
   ctx_->metrics = &metrics_;
   pending_ = std::make_unique<PendingBook>(config_.signer_pending_tx_max, &metrics_);
   ctx_->pending = pending_.get();
+  limits_ = std::make_unique<ClientLimits>(
+      ClientLimits::Options{config_.submit_rate_per_client, config_.submit_burst_per_client,
+                            config_.connection_pending_tx_max},
+      &metrics_);
+  ctx_->limits = limits_.get();
   ctx_->config = config_;
   ctx_->node_key = node_key_pub_;
   ctx_->node_secret = node_key_.get();

@@ -57,6 +57,7 @@ class Node {
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<Orderer> orderer_;
   std::unique_ptr<PendingBook> pending_;
+  std::unique_ptr<ClientLimits> limits_;
   std::unique_ptr<NodeContext> ctx_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<PricingService> pricing_service_;

@@ -70,6 +70,9 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
                                               "block_tx_max",
                                               "mempool_tx_max",
                                               "signer_pending_tx_max",
+                                              "submit_rate_per_client",
+                                              "submit_burst_per_client",
+                                              "connection_pending_tx_max",
                                               "request_bytes_max",
                                               "submit_batch_tx_max",
                                               "streams_max",
@@ -140,6 +143,9 @@ Status LoadConfigFile(const std::string& path, NodeConfig* c) {
   CHIP_RETURN_IF_ERROR(u32("block_tx_max", &c->block_tx_max));
   CHIP_RETURN_IF_ERROR(u32("mempool_tx_max", &c->mempool_tx_max));
   CHIP_RETURN_IF_ERROR(u32("signer_pending_tx_max", &c->signer_pending_tx_max));
+  CHIP_RETURN_IF_ERROR(u32("submit_rate_per_client", &c->submit_rate_per_client));
+  CHIP_RETURN_IF_ERROR(u32("submit_burst_per_client", &c->submit_burst_per_client));
+  CHIP_RETURN_IF_ERROR(u32("connection_pending_tx_max", &c->connection_pending_tx_max));
   CHIP_RETURN_IF_ERROR(u32("request_bytes_max", &c->request_bytes_max));
   CHIP_RETURN_IF_ERROR(u32("submit_batch_tx_max", &c->submit_batch_tx_max));
   CHIP_RETURN_IF_ERROR(u32("streams_max", &c->streams_max));
@@ -203,6 +209,15 @@ Status ValidateConfig(const NodeConfig& c) {
   }
   if (c.submit_batch_tx_max < 1 || c.submit_batch_tx_max > c.block_tx_max) {
     return Status::InvalidArgument("submit_batch_tx_max must be 1..block_tx_max");
+  }
+  if (c.submit_rate_per_client > 10'000'000) {
+    return Status::InvalidArgument("submit_rate_per_client must be at most 10000000 (0: off)");
+  }
+  if (c.submit_burst_per_client == 0 || c.submit_burst_per_client > 10'000'000) {
+    return Status::InvalidArgument("submit_burst_per_client must be 1 to 10000000");
+  }
+  if (c.connection_pending_tx_max == 0) {
+    return Status::InvalidArgument("connection_pending_tx_max must be at least 1");
   }
   if (c.signer_pending_tx_max == 0) {
     return Status::InvalidArgument("signer_pending_tx_max must be at least 1");
@@ -358,6 +373,11 @@ Result<std::string> DefaultConfigToml(const NodeConfig& c) {
     << "mempool_tx_max = " << c.mempool_tx_max << "\n"
     << "# One signer's admitted, uncommitted transactions; beyond: RESOURCE_EXHAUSTED.\n"
     << "signer_pending_tx_max = " << c.signer_pending_tx_max << "\n"
+    << "# Per client (certificate name, else IP address): transactions/s, 0 = no limit,\n"
+    << "# and the burst; per connection: transactions waiting for their results.\n"
+    << "submit_rate_per_client = " << c.submit_rate_per_client << "\n"
+    << "submit_burst_per_client = " << c.submit_burst_per_client << "\n"
+    << "connection_pending_tx_max = " << c.connection_pending_tx_max << "\n"
     << "request_bytes_max = " << c.request_bytes_max << "\n"
     << "submit_batch_tx_max = " << c.submit_batch_tx_max << "\n"
     << "streams_max = " << c.streams_max << "\n"

@@ -33,6 +33,13 @@ struct NodeConfig {
   // Transactions of one signer admitted and not yet committed, at most; a
   // submission beyond it gets RESOURCE_EXHAUSTED (docs/PROTOCOL.md, "Admission").
   uint32_t signer_pending_tx_max = 10'000;
+  // Per client (its certificate's common name, else its IP address): at most
+  // submit_rate_per_client transactions a second, in bursts of at most
+  // submit_burst_per_client; 0 turns the rate limit off. Per connection: at
+  // most connection_pending_tx_max transactions waiting for their results.
+  uint32_t submit_rate_per_client = 0;
+  uint32_t submit_burst_per_client = 2'000;
+  uint32_t connection_pending_tx_max = 100'000;
   uint32_t request_bytes_max = 4 << 20;  // largest gRPC request accepted
   uint32_t submit_batch_tx_max = 1'000;
   uint32_t streams_max = 64;  // concurrent StreamBlocks calls

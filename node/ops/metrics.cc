@@ -66,6 +66,12 @@ std::string Metrics::Render() const {
   counter("chip_admission_refusals_total",
           "Transactions refused before ordering because they could not pass (not recorded).",
           admission_refusals.load());
+  counter("chip_rate_limited_total",
+          "Submissions refused by the per-client rate limit (submit_rate_per_client).",
+          rate_limited.load());
+  counter("chip_connection_pending_rejections_total",
+          "Submissions refused because their connection had connection_pending_tx_max waiting.",
+          connection_pending_rejections.load());
   counter("chip_signer_pending_rejections_total",
           "Submissions refused because their signer had signer_pending_tx_max pending.",
           signer_pending_rejections.load());

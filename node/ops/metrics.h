@@ -44,6 +44,10 @@ class Metrics {
   // Submissions refused because their signer had signer_pending_tx_max pending.
   std::atomic<uint64_t> signer_pending_rejections{0};
   std::atomic<uint64_t> pending_signers{0};  // signers with admitted, uncommitted txs
+  // Submissions refused by the per-client rate limit or the per-connection
+  // pending bound (node/serve/client_limits.h).
+  std::atomic<uint64_t> rate_limited{0};
+  std::atomic<uint64_t> connection_pending_rejections{0};
   std::atomic<uint64_t> rpc_errors{0};
   LatencyHistogram submit_latency;
 

@@ -252,6 +252,17 @@ std::unique_ptr<ParsedRequestService> LedgerMethods(LedgerService* ledger, Metri
   return s;
 }
 
+grpc::Status LedgerService::Limit(grpc::ServerContext* context, uint64_t txs,
+                                  std::unique_ptr<ClientLimits::Ticket>* ticket) {
+  uint64_t retry_after_ms = 0;
+  Status s = ctx_->limits->Admit(context, txs, ticket, &retry_after_ms);
+  if (s.ok()) return grpc::Status::OK;
+  if (retry_after_ms != 0) {
+    context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
+  }
+  return ToGrpc(s);
+}
+
 bool LedgerService::StateChecks(grpc::ServerContext* context) const {
   return context->client_metadata().count(kForwardedMetadataKey) != 0 ||
          ctx_->orderer->OrdersLocally();
@@ -285,6 +296,8 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
                                      pb::SubmitTxResponse* resp) {
   return Guard("SubmitTx", ctx_->metrics, [&]() -> grpc::Status {
     if (!req->has_tx()) return InvalidArgument("tx is required");
+    std::unique_ptr<ClientLimits::Ticket> limit_ticket;  // held until the result
+    if (grpc::Status l = Limit(context, 1, &limit_ticket); !l.ok()) return l;
     CheckedTx checked;
     {
       VerifySlot slot;
@@ -336,6 +349,8 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
       return InvalidArgument("batch has " + std::to_string(n) + " transactions; the maximum is " +
                              std::to_string(ctx_->config.submit_batch_tx_max));
     }
+    std::unique_ptr<ClientLimits::Ticket> limit_ticket;  // held until the results
+    if (grpc::Status l = Limit(context, n, &limit_ticket); !l.ok()) return l;
     std::vector<pb::TxResult> results(n);
     std::vector<CheckedTx> checked(n);
     bool any_stateless_failure = false;

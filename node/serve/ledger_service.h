@@ -19,6 +19,7 @@
 #include "node/ops/metrics.h"
 #include "node/order/orderer.h"
 #include "node/serve/admission.h"
+#include "node/serve/client_limits.h"
 
 namespace chip::node {
 
@@ -27,6 +28,7 @@ struct NodeContext {
   Orderer* orderer = nullptr;
   Metrics* metrics = nullptr;
   PendingBook* pending = nullptr;  // admission (node/serve/admission.h)
+  ClientLimits* limits = nullptr;  // rate and connection limits (client_limits.h)
   NodeConfig config;
   PublicKey node_key{};
   const SecretKey* node_secret = nullptr;  // signs checkpoints
@@ -83,6 +85,11 @@ class LedgerService final : public chipledger::v1::Ledger::Service {
   // Whether admission makes its state-dependent checks for this request:
   // on the node that orders it (forwarded to this producer, or ordered here).
   bool StateChecks(grpc::ServerContext* context) const;
+  // The per-client rate limit and per-connection bound (client_limits.h),
+  // before any signature is verified; RESOURCE_EXHAUSTED, with trailing
+  // metadata retry-after-ms for the rate limit, when they refuse.
+  grpc::Status Limit(grpc::ServerContext* context, uint64_t txs,
+                     std::unique_ptr<ClientLimits::Ticket>* ticket);
   grpc::Status SubmitAndWait(grpc::ServerContext* context,
                              std::vector<chipledger::v1::SignedTx> txs,
                              std::vector<CheckedTx> checked, bool atomic,

@@ -543,3 +543,78 @@ TEST_CASE("a thousand unfunded keys are refused at admission and the store does 
   nlohmann::json cp = node.ChipJson({"verify", "log"});
   CHECK(cp["tree_size"] == 5);
 }
+
+// docs/OPERATIONS.md, "Exposure": a client above submit_rate_per_client is
+// refused before its signatures are verified, with a retry hint, and gets
+// through again once its bucket has refilled.
+TEST_CASE("a client above its rate limit gets RESOURCE_EXHAUSTED with a retry hint",
+          "[integration][flood][admission]") {
+  DevNode node;
+  REQUIRE(node.Start({"--submit-rate-per-client", "5", "--submit-burst-per-client", "5"}));
+  nlohmann::json status = node.ChipJson({"status"});
+  auto chain_id = Hash32FromHex(status["chain_id"].get<std::string>());
+  REQUIRE(chain_id);
+  auto stub = pb::Ledger::NewStub(OwnChannel(node.address()));
+  auto submit = [&](uint64_t nonce, std::string* retry_after) {
+    pb::TxBody body;
+    body.set_nonce(nonce);
+    body.mutable_burn()->set_amount_ucu(1);
+    pb::SubmitTxRequest req;
+    *req.mutable_tx() = SignTx(GenerateKey(), *chain_id, body);
+    pb::SubmitTxResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub->SubmitTx(&ctx, req, &resp);
+    auto hint = ctx.GetServerTrailingMetadata().find("retry-after-ms");
+    if (retry_after && hint != ctx.GetServerTrailingMetadata().end()) {
+      *retry_after = std::string(hint->second.data(), hint->second.size());
+    }
+    if (s.ok()) CHECK(resp.result().code() == pb::RESULT_INSUFFICIENT_FUNDS);
+    return s;
+  };
+  int limited = 0;
+  std::string retry_after, message;
+  for (uint64_t i = 0; i < 30; ++i) {
+    grpc::Status s = submit(i + 1, &retry_after);
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++limited;
+      message = s.error_message();
+    } else {
+      CHECK(s.ok());
+    }
+  }
+  INFO(message);
+  // 30 calls in far less than the 5 s they would need: most are refused.
+  CHECK(limited >= 20);
+  CHECK(message.find("rate limit: addr:ipv4:127.0.0.1 may submit 5 transactions/s") !=
+        std::string::npos);
+  REQUIRE_FALSE(retry_after.empty());
+  const int wait_ms = std::stoi(retry_after);
+  CHECK(wait_ms > 0);
+  CHECK(wait_ms <= 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms + 50));
+  CHECK(submit(100, nullptr).ok());
+  // A batch above the burst can never pass: refused as such.
+  {
+    pb::SubmitBatchRequest req;
+    for (uint64_t i = 0; i < 6; ++i) {
+      pb::TxBody body;
+      body.set_nonce(200 + i);
+      body.mutable_burn()->set_amount_ucu(1);
+      *req.add_txs() = SignTx(GenerateKey(), *chain_id, body);
+    }
+    pb::SubmitBatchResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub->SubmitBatch(&ctx, req, &resp);
+    CHECK(s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CHECK(s.error_message().find("submit_burst_per_client 5") != std::string::npos);
+  }
+  // Nothing was recorded, and the node counted the refusals.
+  CHECK(node.ChipJson({"status"})["height"] == status["height"]);
+  std::string metrics_file = node.dir().Sub("rate-metrics.txt");
+  REQUIRE(std::system(("curl -sf http://" + node.metrics_address() + "/metrics > " + metrics_file)
+                          .c_str()) == 0);
+  std::string metrics = ReadFile(metrics_file);
+  auto at = metrics.find("\nchip_rate_limited_total ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoll(metrics.substr(at + 25)) >= limited + 1);
+}
