@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -29,18 +30,31 @@ inline std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago. It is taken below the
+// kernel's ephemeral range (32768-60999 by default), from which every
+// outgoing connection (chip, gRPC clients, etcd) and every bind to port 0
+// draws, so none of them can take it between this check and the server's
+// own bind. Each process walks its own permutation of the range from a
+// pid-dependent start, so it never hands out one port twice and two test
+// processes rarely try the same one.
 inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) std::abort();
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  constexpr uint32_t kLow = 20'000;
+  constexpr uint32_t kCount = 12'768;  // 20000-32767
+  constexpr uint32_t kStride = 7'919;  // a prime not dividing kCount: a full cycle
+  static std::atomic<uint32_t> next{static_cast<uint32_t>(::getpid()) * 2'654'435'761u};
+  for (uint32_t attempt = 0; attempt < kCount; ++attempt) {
+    const uint32_t n = next.fetch_add(1) % kCount;
+    const uint16_t port = static_cast<uint16_t>(kLow + (n * kStride) % kCount);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  std::abort();
 }
 
 // The environment `overrides` applied to this process's, as execve wants it.
@@ -152,6 +166,14 @@ class DevNode {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        // Another process took a port between FreePort and chipd's bind:
+        // new ports, once more each (the test asked for a node, not a port).
+        if (port_retries_ < 3 && log().find("(port in use?)") != std::string::npos) {
+          ++port_retries_;
+          port_ = FreePort();
+          metrics_port_ = FreePort();
+          return Start(std::move(extra));
+        }
         return false;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -196,6 +218,7 @@ class DevNode {
   test::TempDir dir_;
   int port_;
   int metrics_port_;
+  int port_retries_ = 0;
   pid_t pid_ = -1;
   std::string data_dir_;
 };
