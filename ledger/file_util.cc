@@ -47,6 +47,19 @@ Status WriteFileAtomic(const std::string& path, const std::string& text, unsigne
   return Status::Ok();
 }
 
+Status FsyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError(Errno(dir + ": cannot open directory"));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    errno = err;
+    return Status::IoError(Errno(dir + ": fsync"));
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read " + path);

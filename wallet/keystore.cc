@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "ledger/address.h"
+#include "ledger/file_util.h"
 
 namespace chip::wallet {
 namespace {
@@ -309,13 +310,6 @@ Result<std::string> ReadSmallFile(const std::string& path) {
     }
   }
   return out;
-}
-
-Status FsyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return Status::IoError(dir + ": cannot open directory: " + Errno(errno));
-  if (::fsync(fd.get()) != 0) return Status::IoError(dir + ": fsync: " + Errno(errno));
-  return Status::Ok();
 }
 
 // Makes `path` a directory with mode 0700. An existing directory is tightened

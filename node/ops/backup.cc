@@ -61,19 +61,6 @@ std::string Parent(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError(ErrnoText("open " + dir));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    errno = err;
-    return Status::IoError(ErrnoText("fsync " + dir));
-  }
-  return Status::Ok();
-}
-
 Status WriteError(const std::string& what) {
   if (errno == ENOSPC || errno == EDQUOT) return Status::ResourceExhausted(ErrnoText(what));
   return Status::IoError(ErrnoText(what));

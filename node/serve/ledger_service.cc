@@ -32,6 +32,24 @@ namespace {
 // A 32-byte key or hash from a request field.
 std::optional<Hash32> Key32(const std::string& bytes) { return ToHash32(bytes); }
 
+// The answer for a transaction refused before any block (a stateless check or
+// admission): its code, the operation that decided it, no height.
+void Refuse(Metrics* metrics, pb::ResultCode code, std::optional<uint32_t> failed_op,
+            pb::TxResult* r) {
+  metrics->CountResult(code);
+  r->set_code(code);
+  if (failed_op) r->set_failed_operation(*failed_op);
+}
+
+// An atomic batch with a refused member never reaches a block: every member
+// not refused itself is ATOMIC_BATCH_FAILED.
+void FailAtomicBatch(std::vector<pb::TxResult>* results, pb::SubmitBatchResponse* resp) {
+  for (auto& r : *results) {
+    if (r.code() == pb::RESULT_UNSPECIFIED) r.set_code(pb::RESULT_ATOMIC_BATCH_FAILED);
+    *resp->add_results() = r;
+  }
+}
+
 pb::ReservationInfo ToInfo(const Hash32& id, const Reservation& r) {
   pb::ReservationInfo info;
   info.set_id(AsString(id));
@@ -304,11 +322,9 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
       checked = CheckTx(req->tx(), ctx_->chain->chain_id());
     }
     if (checked.code != pb::RESULT_OK) {
-      ctx_->metrics->CountResult(checked.code);
       pb::TxResult* r = resp->mutable_result();
       if (checked.code != pb::RESULT_TX_TOO_LARGE) r->set_tx_hash(AsString(checked.hash));
-      r->set_code(checked.code);
-      if (checked.failed_op) r->set_failed_operation(*checked.failed_op);
+      Refuse(ctx_->metrics, checked.code, checked.failed_op, r);
       return grpc::Status::OK;
     }
     auto stored = ctx_->chain->store()->GetTx(checked.hash);
@@ -322,11 +338,9 @@ grpc::Status LedgerService::SubmitTx(grpc::ServerContext* context, const pb::Sub
     auto admitted = ctx_->pending->Admit(checked, ctx_->chain, StateChecks(context), &tickets);
     if (!admitted.ok()) return ToGrpc(admitted.status());
     if (admitted->code != pb::RESULT_OK) {
-      ctx_->metrics->CountResult(admitted->code);
       pb::TxResult* r = resp->mutable_result();
       r->set_tx_hash(AsString(checked.hash));
-      r->set_code(admitted->code);
-      if (admitted->failed_op) r->set_failed_operation(*admitted->failed_op);
+      Refuse(ctx_->metrics, admitted->code, admitted->failed_op, r);
       return grpc::Status::OK;
     }
     std::vector<pb::TxResult> results;
@@ -373,18 +387,12 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
         results[i].set_tx_hash(AsString(checked[i].hash));
       }
       if (checked[i].code != pb::RESULT_OK) {
-        results[i].set_code(checked[i].code);
-        if (checked[i].failed_op) results[i].set_failed_operation(*checked[i].failed_op);
-        ctx_->metrics->CountResult(checked[i].code);
+        Refuse(ctx_->metrics, checked[i].code, checked[i].failed_op, &results[i]);
         any_stateless_failure = true;
       }
     }
     if (req->atomic() && any_stateless_failure) {
-      // The whole batch fails before it reaches a block.
-      for (size_t i = 0; i < n; ++i) {
-        if (checked[i].code == pb::RESULT_OK) results[i].set_code(pb::RESULT_ATOMIC_BATCH_FAILED);
-      }
-      for (auto& r : results) *resp->add_results() = r;
+      FailAtomicBatch(&results, resp);
       return grpc::Status::OK;
     }
     std::vector<pb::SignedTx> queue_txs;
@@ -406,9 +414,7 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
       auto admitted = ctx_->pending->Admit(checked[i], ctx_->chain, state_checks, &tickets);
       if (!admitted.ok()) return ToGrpc(admitted.status());
       if (admitted->code != pb::RESULT_OK) {
-        ctx_->metrics->CountResult(admitted->code);
-        results[i].set_code(admitted->code);
-        if (admitted->failed_op) results[i].set_failed_operation(*admitted->failed_op);
+        Refuse(ctx_->metrics, admitted->code, admitted->failed_op, &results[i]);
         any_refused = true;
         continue;
       }
@@ -417,13 +423,7 @@ grpc::Status LedgerService::SubmitBatch(grpc::ServerContext* context,
       slots.push_back(i);
     }
     if (req->atomic() && any_refused) {
-      // As for a stateless failure: the whole batch fails before a block.
-      for (size_t i = 0; i < n; ++i) {
-        if (results[i].code() == pb::RESULT_UNSPECIFIED) {
-          results[i].set_code(pb::RESULT_ATOMIC_BATCH_FAILED);
-        }
-      }
-      for (auto& r : results) *resp->add_results() = r;
+      FailAtomicBatch(&results, resp);
       return grpc::Status::OK;
     }
     if (!queue_txs.empty()) {

@@ -18,13 +18,7 @@ using nlohmann::json;
 namespace {
 
 Run Chipd(const test::TempDir& dir, const std::vector<std::string>& args) {
-  std::string out = dir.Sub("chipd-cmd.out"), err = dir.Sub("chipd-cmd.err");
-  pid_t pid = Spawn(CHIPD_PATH, args, {}, out, err);
-  Run r;
-  r.code = WaitExit(pid, std::chrono::seconds(120));
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
+  return RunProgram(CHIPD_PATH, args, {}, dir, "chipd-cmd", std::chrono::seconds(120));
 }
 
 bool PathExists(const std::string& p) {
@@ -37,13 +31,8 @@ Run ChipAt(const test::TempDir& dir, const std::string& node, const std::string&
            std::vector<std::string> args) {
   std::vector<std::string> full = {"--node", node, "--wallet", wallet};
   full.insert(full.end(), args.begin(), args.end());
-  std::string out = dir.Sub("chip-at.out"), err = dir.Sub("chip-at.err");
-  pid_t pid = Spawn(CHIP_PATH, full, {{"CHIP_PASSPHRASE", "test passphrase"}}, out, err);
-  Run r;
-  r.code = WaitExit(pid, std::chrono::seconds(120));
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
+  return RunProgram(CHIP_PATH, full, {{"CHIP_PASSPHRASE", "test passphrase"}}, dir, "chip-at",
+                    std::chrono::seconds(120));
 }
 
 }  // namespace

@@ -137,6 +137,20 @@ struct Run {
   }
 };
 
+// Runs `path` to its end (killed after `timeout`) with stdout and stderr in
+// `dir`/`name`.out and .err, and returns its exit code and output.
+inline Run RunProgram(const std::string& path, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env, const test::TempDir& dir,
+                      const std::string& name,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  const std::string out = dir.Sub(name + ".out"), err = dir.Sub(name + ".err");
+  Run r;
+  r.code = WaitExit(Spawn(path, args, env, out, err), timeout);
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
 // A dev node (chipd dev) with its own data dir, wallet and ports.
 class DevNode {
  public:
@@ -195,13 +209,7 @@ class DevNode {
     std::vector<std::string> full = {"--node", address(), "--wallet", wallet()};
     full.insert(full.end(), args.begin(), args.end());
     if (env.count("CHIP_PASSPHRASE") == 0) env["CHIP_PASSPHRASE"] = "test passphrase";
-    std::string out = dir_.Sub("chip.out"), err = dir_.Sub("chip.err");
-    pid_t pid = Spawn(CHIP_PATH, full, env, out, err);
-    Run r;
-    r.code = WaitExit(pid, std::chrono::seconds(60));
-    r.out = ReadFile(out);
-    r.err = ReadFile(err);
-    return r;
+    return RunProgram(CHIP_PATH, full, env, dir_, "chip");
   }
   // chip ... --json, parsed; fails the test on bad JSON.
   nlohmann::json ChipJson(std::vector<std::string> args, int expect_code = 0) const {
